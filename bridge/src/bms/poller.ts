@@ -1,0 +1,203 @@
+/**
+ * Polls a JK BMS over a ByteLink: one read-all request at a time, a reply timeout, at least
+ * `minGapMs` between packets (spec §2.10), a streaming framer that survives any chunking and junk,
+ * and plausibility checks before a snapshot counts. A lost link is reopened with back-off.
+ * Bad input never throws: every discarded byte run and rejected frame is counted and logged.
+ */
+import type { Logger } from 'pino';
+import { backoffDelayMs, type Clock } from '../clock';
+import { buildReadAllRequest, decodeResponse, JkFramer, type JkErrorCode } from '../protocol/jk';
+import type { BmsSnapshot, JkTemperatureCoding } from '../protocol/jk/snapshot';
+import type { ByteLink, TransportError } from '../transport/types';
+import { checkPlausibility, type PlausibilityLimits } from './plausibility';
+
+export type PollerEvent =
+  | { type: 'snapshot'; snapshot: BmsSnapshot; atMs: number }
+  | { type: 'implausible'; problems: string[]; atMs: number }
+  | { type: 'missed'; reason: string; atMs: number }
+  | { type: 'link-up'; atMs: number }
+  | { type: 'link-down'; error: TransportError; atMs: number };
+
+export interface PollerOptions {
+  pollIntervalMs: number;
+  replyTimeoutMs: number;
+  minGapMs: number;
+  request: { command: 0x06 | 0x03; source: 'pc' | 'gps' };
+  temperatureCoding: JkTemperatureCoding;
+  reconnectInitialMs: number;
+  reconnectMaxMs: number;
+  plausibility: PlausibilityLimits;
+}
+
+export interface PollerStats {
+  polls: number;
+  snapshots: number;
+  timeouts: number;
+  implausible: number;
+  /** Discarded byte runs and rejected frames, by error code. */
+  errors: Partial<Record<JkErrorCode, number>>;
+  reconnects: number;
+}
+
+export type LogFn = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+export class BmsPoller {
+  readonly stats: PollerStats = { polls: 0, snapshots: 0, timeouts: 0, implausible: 0, errors: {}, reconnects: 0 };
+  private readonly framer = new JkFramer();
+  private readonly request: Uint8Array;
+  private timer: unknown = null;
+  private awaitingReply = false;
+  private lastPollStartMs = -Infinity;
+  private lastPacketMs = -Infinity;
+  private openAttempts = 0;
+  private running = false;
+  private unsubscribe: Array<() => void> = [];
+  /** Learned from the first valid reply unless configured, then enforced (plausibility). */
+  private expectedCells: number | undefined;
+
+  constructor(
+    private readonly link: ByteLink,
+    private readonly options: PollerOptions,
+    private readonly emit: (event: PollerEvent) => void,
+    private readonly clock: Clock,
+    private readonly log: LogFn,
+  ) {
+    this.request = buildReadAllRequest({ command: options.request.command, source: options.request.source });
+    this.expectedCells = options.plausibility.cellCount;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.unsubscribe.push(
+      this.link.onData((chunk) => this.onBytes(chunk)),
+      this.link.onDisconnect((error) => this.onLinkLost(error)),
+    );
+    void this.openLink();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.cancelTimer();
+    for (const off of this.unsubscribe.splice(0)) off();
+    await this.link.close();
+  }
+
+  private async openLink(): Promise<void> {
+    if (!this.running) return;
+    try {
+      await this.link.open();
+    } catch (err) {
+      const error = err as TransportError;
+      this.openAttempts += 1;
+      const delay = backoffDelayMs(this.openAttempts, this.options.reconnectInitialMs, this.options.reconnectMaxMs);
+      this.log.warn({ err: error.message, retryInMs: delay }, `BMS link ${this.link.description}: open failed, retrying`);
+      this.schedule(() => void this.openLink(), delay);
+      return;
+    }
+    if (!this.running) {
+      await this.link.close();
+      return;
+    }
+    if (this.openAttempts > 0 || this.stats.reconnects > 0) this.log.info(`BMS link ${this.link.description} open`);
+    this.openAttempts = 0;
+    this.framer.reset();
+    this.emit({ type: 'link-up', atMs: this.clock.now() });
+    this.poll();
+  }
+
+  private onLinkLost(error: TransportError): void {
+    if (!this.running) return;
+    this.cancelTimer();
+    this.awaitingReply = false;
+    this.stats.reconnects += 1;
+    this.emit({ type: 'link-down', error, atMs: this.clock.now() });
+    this.log.warn({ err: error.message }, `BMS link ${this.link.description} lost; reopening`);
+    this.openAttempts = 1;
+    this.schedule(() => void this.openLink(), this.options.reconnectInitialMs);
+  }
+
+  private poll(): void {
+    if (!this.running) return;
+    const now = this.clock.now();
+    this.lastPollStartMs = now;
+    this.lastPacketMs = now;
+    this.awaitingReply = true;
+    this.stats.polls += 1;
+    this.link.write(this.request).catch((err: Error) => this.log.warn({ err: err.message }, 'BMS request write failed'));
+    this.schedule(() => this.onReplyTimeout(), this.options.replyTimeoutMs);
+  }
+
+  private onReplyTimeout(): void {
+    this.awaitingReply = false;
+    this.stats.timeouts += 1;
+    for (const out of this.framer.flush()) this.countError(out.code, out.detail);
+    this.emit({ type: 'missed', reason: `no reply within ${this.options.replyTimeoutMs} ms`, atMs: this.clock.now() });
+    this.scheduleNextPoll();
+  }
+
+  private onBytes(chunk: Uint8Array): void {
+    this.lastPacketMs = this.clock.now();
+    for (const out of this.framer.push(chunk)) {
+      if (out.kind === 'discarded') {
+        this.countError(out.code, out.detail);
+        continue;
+      }
+      // A half-duplex RS485 adapter echoes our own request (type 0); only replies count (§2.10).
+      if (out.transmissionType !== 1) continue;
+      if (!this.awaitingReply) {
+        this.log.debug('BMS reply arrived after its timeout; ignored');
+        continue;
+      }
+      this.onReply(out.bytes);
+    }
+  }
+
+  private onReply(frame: Uint8Array): void {
+    const atMs = this.clock.now();
+    const decoded = decodeResponse(frame, { temperatureCoding: this.options.temperatureCoding });
+    if (!decoded.ok) {
+      // A framed but undecodable reply: count it and wait for the timeout-driven next poll,
+      // so a stream of bad frames looks to the chart like silence, never like data.
+      this.countError(decoded.error.code, decoded.error.detail);
+      return;
+    }
+    this.cancelTimer();
+    this.awaitingReply = false;
+    const problems = checkPlausibility(decoded.snapshot, { ...this.options.plausibility, cellCount: this.expectedCells });
+    if (problems.length > 0) {
+      this.stats.implausible += 1;
+      this.log.warn({ problems }, `BMS reply implausible: ${problems[0]}`);
+      this.emit({ type: 'implausible', problems, atMs });
+    } else {
+      this.expectedCells ??= decoded.snapshot.cellsMv.length;
+      this.stats.snapshots += 1;
+      this.emit({ type: 'snapshot', snapshot: decoded.snapshot, atMs });
+    }
+    this.scheduleNextPoll();
+  }
+
+  private scheduleNextPoll(): void {
+    const now = this.clock.now();
+    const due = Math.max(this.lastPollStartMs + this.options.pollIntervalMs, this.lastPacketMs + this.options.minGapMs);
+    this.schedule(() => this.poll(), Math.max(0, due - now));
+  }
+
+  private countError(code: JkErrorCode, detail: string): void {
+    this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1;
+    this.log.warn({ code, count: this.stats.errors[code] }, `BMS bytes discarded: ${detail}`);
+  }
+
+  private schedule(callback: () => void, ms: number): void {
+    this.cancelTimer();
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = null;
+      callback();
+    }, ms);
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

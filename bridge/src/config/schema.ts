@@ -1,0 +1,134 @@
+/**
+ * The bridge's one configuration schema: a YAML file plus command-line flags, validated here
+ * before anything starts. Every timeout, period and limit lives in this file so scenarios and
+ * slow machines (the vcan VM) shorten or stretch them without code changes.
+ */
+import { z } from 'zod';
+import { controlSettingsSchema } from '../control/settings';
+import { JkAlarmBit } from '../protocol/jk/snapshot';
+
+export const BRIDGE_PROFILES = ['pylon-lv', 'goodwe-lv', 'sma-si', 'victron'] as const;
+export type BridgeProfileName = (typeof BRIDGE_PROFILES)[number];
+
+const ms = (min: number, def: number) => z.number().int().min(min).default(def);
+const jkAlarmName = z.enum(Object.keys(JkAlarmBit) as [keyof typeof JkAlarmBit, ...(keyof typeof JkAlarmBit)[]]);
+
+const bmsSchema = z
+  .object({
+    /** Serial device path (/dev/ttyUSB0) or tcp://host:port for RS485-to-Ethernet converters. */
+    link: z.string().min(1).optional(),
+    baudRate: z.number().int().positive().default(115200),
+    /** Time between the start of two polls. JK answers a read-all in ~26 ms at 115200 baud (spec §2.10). */
+    pollIntervalMs: ms(100, 500),
+    /** No reply within this time: the pending bytes are dropped and the poll counts as missed. */
+    replyTimeoutMs: ms(10, 500),
+    /** Vendor rule: packets at least 100 ms apart (spec §2.10). */
+    minGapMs: ms(100, 100),
+    /** The read-all variant to send (spec §2.3). */
+    request: z
+      .object({
+        command: z.union([z.literal(0x06), z.literal(0x03)]).default(0x06),
+        source: z.enum(['pc', 'gps']).default('pc'),
+      })
+      .strict()
+      .prefault({}),
+    /** Sub-zero coding of 0x80-0x82 (spec §2.6, unresolved by captures): doc = 101 → -1 °C. */
+    temperatureCoding: z.enum(['doc', 'esphome']).default('doc'),
+    /** Reopen a lost serial/TCP link after this back-off (doubling up to the maximum). */
+    reconnectInitialMs: ms(10, 1000),
+    reconnectMaxMs: ms(10, 30000),
+    plausibility: z
+      .object({
+        /** Expected series cell count; omitted = learned from the first valid reply, then enforced. */
+        cellCount: z.number().int().min(1).max(32).optional(),
+        minCellMv: z.number().int().default(1000),
+        maxCellMv: z.number().int().default(5000),
+        /** Allowed |Σ cells − pack voltage| (measurement points differ by cable drop and shunt). */
+        packVoltageToleranceMv: z.number().int().min(0).default(1500),
+        maxCurrentA: z.number().positive().default(1000),
+        minTemperatureC: z.number().default(-40),
+        maxTemperatureC: z.number().default(100),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * JK 0x8B alarms that put the bridge in fault (CCL = DCL = 0, protection + system error).
+     * Directional protections (cell over/under voltage, over-current, low temperature) are not
+     * here by default: the BMS switches the matching MOSFET off and the control policy zeroes
+     * that one direction, so a full pack can still discharge and an empty one still charge.
+     */
+    faultOnAlarms: z
+      .array(jkAlarmName)
+      .default(['mosfetOverTemperature', 'batteryOverTemperature', 'boxOverTemperature', 'protection309A', 'protection309B']),
+  })
+  .strict()
+  .prefault({});
+
+const canSchema = z
+  .object({
+    /** socketcan:<iface> | slcan:<serial path>[@bitrate] | stdout (dry run). */
+    bus: z.string().min(1).optional(),
+    profile: z.enum(BRIDGE_PROFILES).default('pylon-lv'),
+    /** Full frame set period (spec §8: 1 s for every profile). */
+    periodMs: ms(50, 1000),
+    reconnectInitialMs: ms(10, 1000),
+    reconnectMaxMs: ms(10, 30000),
+    identity: z
+      .object({
+        /** 0x35E text; default per profile ("PYLON   ", "GOODWE  ", "SMA", neutral for Victron). */
+        manufacturer: z.string().max(8).optional(),
+        /** Pylon 0x359 byte 4; never 0 (spec §10.2). */
+        moduleCount: z.number().int().min(1).max(255).default(1),
+        /** Installed capacity; default = the BMS capacity setting (0xAA). */
+        capacityAh: z.number().int().positive().optional(),
+        firmwareMajor: z.number().int().min(0).max(255).default(1),
+        firmwareMinor: z.number().int().min(0).max(255).default(0),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .prefault({});
+
+const stateSchema = z
+  .object({
+    /** No valid snapshot for this long: CCL = DCL = 0, flags cleared (ARCHITECTURE.md bus table). */
+    staleAfterMs: ms(100, 5000),
+    /** Stale for this long: fault. */
+    faultAfterMs: ms(0, 30000),
+    /** In fault, keep sending the safe frame set this long, then go silent (0 = never silent). */
+    silenceAfterMs: ms(0, 60000),
+    /** Consecutive valid snapshots without active protection needed to leave fault. */
+    recoverAfter: z.number().int().min(1).default(3),
+    /** No inverter frame (0x305-0x307) for this long: inverter link silent. */
+    inverterTimeoutMs: ms(100, 10000),
+  })
+  .strict()
+  .prefault({});
+
+const logSchema = z
+  .object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** pretty: one human line per event; json: pino JSON lines for log shippers. */
+    format: z.enum(['pretty', 'json']).default('pretty'),
+  })
+  .strict()
+  .prefault({});
+
+export const bridgeConfigSchema = z
+  .object({
+    bms: bmsSchema,
+    can: canSchema,
+    state: stateSchema,
+    control: controlSettingsSchema.prefault({}),
+    log: logSchema,
+  })
+  .strict();
+
+export type BridgeConfigInput = z.input<typeof bridgeConfigSchema>;
+export type BridgeConfig = z.output<typeof bridgeConfigSchema>;
+/** A validated config whose links are known: what the runtime needs to start. */
+export type RunnableConfig = BridgeConfig & {
+  bms: BridgeConfig['bms'] & { link: string };
+  can: BridgeConfig['can'] & { bus: string };
+};

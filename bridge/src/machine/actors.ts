@@ -1,0 +1,96 @@
+/**
+ * The chart's only I/O: two callback actors at the edges. Tests replace them with
+ * `bridgeMachine.provide({ actors: { ... } })`; nothing else in the chart touches a device.
+ */
+import { fromCallback } from 'xstate';
+import { BmsPoller, type LogFn, type PollerOptions } from '../bms/poller';
+import type { Clock } from '../clock';
+import type { CanFrame } from '../protocol/can/frame';
+import { isInverterHeartbeat } from '../protocol/can/inverter-frames';
+import type { BmsSnapshot } from '../protocol/jk/snapshot';
+import type { ByteLink, CanBus } from '../transport/types';
+
+/** Events the actors send to the chart. */
+export type IoEvent =
+  | { type: 'BMS.SNAPSHOT'; snapshot: BmsSnapshot; atMs: number }
+  | { type: 'BMS.IMPLAUSIBLE'; problems: string[]; atMs: number }
+  | { type: 'CAN.UP' }
+  | { type: 'CAN.DOWN'; error: string }
+  | { type: 'INVERTER.FRAME'; frame: CanFrame };
+
+/** What the chart tells the CAN link actor. */
+export type CanLinkCommand = { type: 'TRANSMIT'; frames: CanFrame[] };
+
+export interface BmsPollerInput {
+  link: ByteLink;
+  options: PollerOptions;
+  clock: Clock;
+  log: LogFn;
+}
+
+export const bmsPollerActor = fromCallback<{ type: 'NONE' }, BmsPollerInput>(({ input, sendBack }) => {
+  const poller = new BmsPoller(
+    input.link,
+    input.options,
+    (event) => {
+      if (event.type === 'snapshot') sendBack({ type: 'BMS.SNAPSHOT', snapshot: event.snapshot, atMs: event.atMs } satisfies IoEvent);
+      else if (event.type === 'implausible') sendBack({ type: 'BMS.IMPLAUSIBLE', problems: event.problems, atMs: event.atMs } satisfies IoEvent);
+      // link-up/down and missed polls are logged by the poller; the chart judges by data age only.
+    },
+    input.clock,
+    input.log,
+  );
+  poller.start();
+  return () => void poller.stop();
+});
+
+export interface CanLinkInput {
+  bus: CanBus;
+  log: LogFn;
+}
+
+/**
+ * Opens the bus, reports inverter frames, and sends frame sets in order. The first failure
+ * (ENOBUFS, bus-off, interface gone) is reported once as CAN.DOWN; the chart then stops this
+ * actor (closing the bus) and reopens after a back-off.
+ */
+export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input, sendBack, receive }) => {
+  const { bus, log } = input;
+  let active = true;
+  let reportedDown = false;
+  let queue: Promise<void> = Promise.resolve();
+  const down = (error: Error): void => {
+    if (!active || reportedDown) return;
+    reportedDown = true;
+    sendBack({ type: 'CAN.DOWN', error: error.message } satisfies IoEvent);
+  };
+  const offFrame = bus.onFrame((frame) => {
+    if (isInverterHeartbeat(frame)) sendBack({ type: 'INVERTER.FRAME', frame } satisfies IoEvent);
+  });
+  const offDown = bus.onDisconnect(down);
+  bus.open().then(
+    () => {
+      if (active) sendBack({ type: 'CAN.UP' } satisfies IoEvent);
+    },
+    (err: Error) => down(err),
+  );
+  receive((command) => {
+    queue = queue.then(async () => {
+      for (const frame of command.frames) {
+        if (!active || reportedDown) return;
+        try {
+          await bus.send(frame);
+        } catch (err) {
+          down(err as Error);
+          return;
+        }
+      }
+    });
+  });
+  return () => {
+    active = false;
+    offFrame();
+    offDown();
+    bus.close().catch((err: Error) => log.debug({ err: err.message }, 'CAN close failed'));
+  };
+});

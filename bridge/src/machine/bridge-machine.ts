@@ -1,0 +1,277 @@
+/**
+ * The bridge's behaviour, one statechart (design/ARCHITECTURE.md "The statechart").
+ *
+ * Parallel regions:
+ *  - bms:      idle → connected → stale → fault (→ silent), recovery after `recoverAfter`
+ *              consecutive valid snapshots without active protection;
+ *  - inverter: unknown → alive ⇄ silent (clears by itself when frames return);
+ *  - can:      link (opening → up) ⇄ down, reopened with exponential back-off;
+ *  - tx:       the periodic sender; what it sends depends on the bms state (busMode).
+ *
+ * What goes on the bus per bms state (ARCHITECTURE.md table): idle nothing; connected the policy's
+ * limits, a decrease sent at once; stale and fault CCL = DCL = 0 with flags cleared, sent at once on
+ * entry; fault goes silent after `silenceAfterMs` (0 = never).
+ */
+import { assign, enqueueActions, setup } from 'xstate';
+import type { LogFn } from '../bms/poller';
+import { backoffDelayMs, type Clock } from '../clock';
+import type { RunnableConfig } from '../config/schema';
+import { createControlState, stepControl, type ControlOutput, type ControlState } from '../control';
+import { hasAlarm, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
+import type { ByteLink, CanBus } from '../transport/types';
+import { bmsPollerActor, canLinkActor, type CanLinkCommand, type IoEvent } from './actors';
+import { busFrames, type BusMode, type TransmittedLimits } from './bus-output';
+
+export interface BridgePorts {
+  createBmsLink(): ByteLink;
+  createCanBus(): CanBus;
+  clock: Clock;
+  log: LogFn;
+}
+
+export interface BridgeInput {
+  config: RunnableConfig;
+  ports: BridgePorts;
+}
+
+export interface BridgeContext {
+  config: RunnableConfig;
+  ports: BridgePorts;
+  /** Newest valid snapshot and when it arrived. */
+  snapshot: BmsSnapshot | null;
+  snapshotAtMs: number | null;
+  control: ControlState;
+  output: ControlOutput | null;
+  busMode: BusMode;
+  canUp: boolean;
+  canFailures: number;
+  /** Limits and flags in the last frame set sent (to send any decrease at once). */
+  transmitted: TransmittedLimits | null;
+  /** Consecutive valid snapshots without active protection, counted in fault. */
+  validStreak: number;
+  faultReason: string | null;
+}
+
+/** SHUTDOWN: the process is stopping (SIGINT/SIGTERM). */
+export type BridgeEvent = IoEvent | { type: 'SHUTDOWN' };
+
+function activeFaultAlarms(snapshot: BmsSnapshot, faultOn: readonly JkAlarmName[]): JkAlarmName[] {
+  return faultOn.filter((name) => hasAlarm(snapshot, name));
+}
+
+export const bridgeMachine = setup({
+  types: {
+    context: {} as BridgeContext,
+    events: {} as BridgeEvent,
+    input: {} as BridgeInput,
+  },
+  actors: {
+    bmsPoller: bmsPollerActor,
+    canLink: canLinkActor,
+  },
+  delays: {
+    staleAfter: ({ context }) => context.config.state.staleAfterMs,
+    faultAfter: ({ context }) => context.config.state.faultAfterMs,
+    silenceAfter: ({ context }) => context.config.state.silenceAfterMs,
+    inverterTimeout: ({ context }) => context.config.state.inverterTimeoutMs,
+    canPeriod: ({ context }) => context.config.can.periodMs,
+    canBackoff: ({ context }) =>
+      backoffDelayMs(context.canFailures, context.config.can.reconnectInitialMs, context.config.can.reconnectMaxMs),
+  },
+  guards: {
+    protectionActive: ({ context, event }) =>
+      event.type === 'BMS.SNAPSHOT' && activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).length > 0,
+    recoveryComplete: ({ context, event }) =>
+      event.type === 'BMS.SNAPSHOT' &&
+      activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).length === 0 &&
+      context.validStreak + 1 >= context.config.state.recoverAfter,
+    silenceEnabled: ({ context }) => context.config.state.silenceAfterMs > 0,
+  },
+  actions: {
+    applySnapshot: assign(({ context, event }) => {
+      if (event.type !== 'BMS.SNAPSHOT') return {};
+      const step = stepControl(context.control, event.snapshot, event.atMs, context.config.control);
+      return { snapshot: event.snapshot, snapshotAtMs: event.atMs, control: step.state, output: step.output };
+    }),
+    /** Entering connected: limits start from zero and rise only through the policy's hold and ramp. */
+    resetControl: assign({ control: () => createControlState() }),
+    countRecovery: assign({
+      validStreak: ({ context, event }) =>
+        event.type === 'BMS.SNAPSHOT' && activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).length === 0
+          ? context.validStreak + 1
+          : 0,
+    }),
+    resetRecovery: assign({ validStreak: 0 }),
+    setFaultReason: assign({
+      faultReason: ({ context, event }) => {
+        if (event.type === 'BMS.SNAPSHOT')
+          return `BMS protection: ${activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).join(', ')}`;
+        if (event.type === 'BMS.IMPLAUSIBLE') return `implausible BMS data: ${event.problems.join('; ')}`;
+        return `no valid BMS data for ${context.config.state.staleAfterMs + context.config.state.faultAfterMs} ms`;
+      },
+    }),
+    clearFaultReason: assign({ faultReason: null }),
+    setBusMode: assign({ busMode: (_, params: { mode: BusMode }) => params.mode }),
+    /** Send the frame set for the current bus mode, if the bus is up and the mode sends anything. */
+    transmit: enqueueActions(({ context, enqueue }) => {
+      const set = busFrames(context);
+      if (set === null || !context.canUp) return;
+      enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
+      enqueue.assign({ transmitted: set.limits });
+    }),
+    /** Issue 3: "A limit decrease is transmitted at once, not at the next period." */
+    transmitIfDecreased: enqueueActions(({ context, enqueue }) => {
+      const set = busFrames(context);
+      const last = context.transmitted;
+      if (set === null || !context.canUp || last === null) return;
+      const decreased =
+        set.limits.chargeCurrentLimitA < last.chargeCurrentLimitA ||
+        set.limits.dischargeCurrentLimitA < last.dischargeCurrentLimitA ||
+        (last.chargeEnable && !set.limits.chargeEnable) ||
+        (last.dischargeEnable && !set.limits.dischargeEnable);
+      if (!decreased) return;
+      enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
+      enqueue.assign({ transmitted: set.limits });
+    }),
+    /**
+     * On shutdown, a bridge that was passing limits sends one zero-limit set so the inverter stops
+     * now rather than after its own timeout (safety first: never leave the last limits standing).
+     */
+    transmitShutdown: enqueueActions(({ context, enqueue }) => {
+      if (context.busMode !== 'normal' || !context.canUp) return;
+      const set = busFrames({ ...context, busMode: 'stale' });
+      if (set === null) return;
+      enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
+      enqueue.assign({ busMode: 'none' as BusMode, transmitted: set.limits });
+    }),
+    markCanUp: assign({ canUp: true, canFailures: 0 }),
+    markCanDown: assign(({ context }) => ({ canUp: false, canFailures: context.canFailures + 1, transmitted: null })),
+  },
+}).createMachine({
+  id: 'bridge',
+  type: 'parallel',
+  context: ({ input }) => ({
+    config: input.config,
+    ports: input.ports,
+    snapshot: null,
+    snapshotAtMs: null,
+    control: createControlState(),
+    output: null,
+    busMode: 'none',
+    canUp: false,
+    canFailures: 0,
+    transmitted: null,
+    validStreak: 0,
+    faultReason: null,
+  }),
+  on: { SHUTDOWN: { actions: 'transmitShutdown' } },
+  invoke: {
+    id: 'bmsPoller',
+    src: 'bmsPoller',
+    input: ({ context }) => ({
+      link: context.ports.createBmsLink(),
+      options: context.config.bms,
+      clock: context.ports.clock,
+      log: context.ports.log,
+    }),
+  },
+  states: {
+    bms: {
+      initial: 'idle',
+      states: {
+        idle: {
+          on: {
+            'BMS.SNAPSHOT': [
+              { guard: 'protectionActive', target: 'fault', actions: ['applySnapshot', 'setFaultReason'] },
+              { target: 'connected' },
+            ],
+          },
+        },
+        connected: {
+          // Entry actions see the snapshot that brought us here: apply it to a fresh control state.
+          entry: ['resetControl', 'applySnapshot', { type: 'setBusMode', params: { mode: 'normal' } }, 'clearFaultReason', 'transmit'],
+          initial: 'fresh',
+          states: {
+            // Re-entered on every valid snapshot, which restarts the stale timer without
+            // touching the tx period or the control state.
+            fresh: { after: { staleAfter: '#bridge.bms.stale' } },
+          },
+          on: {
+            'BMS.SNAPSHOT': [
+              { guard: 'protectionActive', target: 'fault', actions: ['applySnapshot', 'setFaultReason'] },
+              { target: '.fresh', reenter: true, actions: ['applySnapshot', 'transmitIfDecreased'] },
+            ],
+            'BMS.IMPLAUSIBLE': { target: 'fault', actions: 'setFaultReason' },
+          },
+        },
+        stale: {
+          entry: [{ type: 'setBusMode', params: { mode: 'stale' } }, 'transmit'],
+          after: { faultAfter: { target: 'fault', actions: 'setFaultReason' } },
+          on: {
+            'BMS.SNAPSHOT': [
+              { guard: 'protectionActive', target: 'fault', actions: ['applySnapshot', 'setFaultReason'] },
+              { target: 'connected' },
+            ],
+            'BMS.IMPLAUSIBLE': { target: 'fault', actions: 'setFaultReason' },
+          },
+        },
+        fault: {
+          entry: 'resetRecovery',
+          initial: 'transmitting',
+          states: {
+            transmitting: {
+              entry: [{ type: 'setBusMode', params: { mode: 'fault' } }, 'transmit'],
+              after: { silenceAfter: { guard: 'silenceEnabled', target: 'silent' } },
+            },
+            silent: { entry: { type: 'setBusMode', params: { mode: 'none' } } },
+          },
+          on: {
+            'BMS.SNAPSHOT': [
+              { guard: 'recoveryComplete', target: 'connected' },
+              { actions: ['applySnapshot', 'countRecovery'] },
+            ],
+            'BMS.IMPLAUSIBLE': { actions: 'resetRecovery' },
+          },
+        },
+      },
+    },
+    inverter: {
+      initial: 'unknown',
+      states: {
+        unknown: { on: { 'INVERTER.FRAME': 'alive' } },
+        alive: {
+          after: { inverterTimeout: 'silent' },
+          on: { 'INVERTER.FRAME': { target: 'alive', reenter: true } },
+        },
+        silent: { on: { 'INVERTER.FRAME': 'alive' } },
+      },
+    },
+    can: {
+      initial: 'link',
+      states: {
+        link: {
+          invoke: {
+            id: 'canLink',
+            src: 'canLink',
+            input: ({ context }) => ({ bus: context.ports.createCanBus(), log: context.ports.log }),
+          },
+          initial: 'opening',
+          states: {
+            opening: { on: { 'CAN.UP': 'up' } },
+            up: { entry: ['markCanUp', 'transmit'] },
+          },
+          on: { 'CAN.DOWN': { target: 'down', actions: 'markCanDown' } },
+        },
+        down: { after: { canBackoff: 'link' } },
+      },
+    },
+    tx: {
+      initial: 'waiting',
+      states: {
+        waiting: { after: { canPeriod: { target: 'waiting', reenter: true, actions: 'transmit' } } },
+      },
+    },
+  },
+});
+
+export type BridgeMachine = typeof bridgeMachine;

@@ -1,0 +1,43 @@
+/**
+ * `npm run bridge -- --bms /dev/ttyUSB0 --can socketcan:can0 --profile pylon-lv`
+ * Exit codes: 0 clean stop, 2 configuration refused (one line per problem on stderr).
+ */
+import { loadConfig, USAGE } from './config/load';
+import { createLogger } from './logging';
+import { startBridge } from './runtime';
+
+function main(): void {
+  const loaded = loadConfig(process.argv.slice(2));
+  if (loaded.cli.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  if (!loaded.ok) {
+    for (const problem of loaded.problems) process.stderr.write(`config error: ${problem}\n`);
+    process.stderr.write('bridge not started (see --help)\n');
+    process.exit(2);
+  }
+  if (loaded.cli.check) {
+    process.stdout.write(`${JSON.stringify(loaded.config, null, 2)}\n`);
+    process.exit(0);
+  }
+  const log = createLogger(loaded.config.log);
+  const bridge = startBridge(loaded.config, log);
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal} received, stopping`);
+    bridge.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        log.error({ err: err.message }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main();

@@ -1,0 +1,29 @@
+/** Big-endian integer and hex helpers shared by the JK codec (§2: all integers are BE). */
+
+/** Unsigned big-endian integer of `width` (1..4) bytes; arithmetic, so no int32 sign surprises. */
+export function readUintBE(bytes: Uint8Array, offset: number, width: number): number {
+  let value = 0;
+  for (let i = 0; i < width; i++) value = value * 256 + bytes[offset + i];
+  return value;
+}
+
+/** Writes an unsigned integer that the caller has range-checked for `width` bytes. */
+export function writeUintBE(target: Uint8Array, offset: number, width: number, value: number): void {
+  let rest = value;
+  for (let i = width - 1; i >= 0; i--) {
+    target[offset + i] = rest % 256;
+    rest = Math.floor(rest / 256);
+  }
+}
+
+/** `0x` + upper-case hex, zero-padded to `digits`: the form used in the spec and in error details. */
+export function hex(value: number, digits = 2): string {
+  return `0x${value.toString(16).toUpperCase().padStart(digits, '0')}`;
+}
+
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,73 @@
+/**
+ * Wires a validated config to real transports and the statechart, and reports what the bridge
+ * does: one human status line whenever a region changes state or a limiting reason changes.
+ */
+import type { Logger } from 'pino';
+import { createActor, type SnapshotFrom } from 'xstate';
+import { systemClock, type Clock } from './clock';
+import type { RunnableConfig } from './config/schema';
+import { bridgeMachine, type BridgePorts } from './machine/bridge-machine';
+import { createBmsLink, createCanBus } from './transport/spec';
+
+export type BridgeSnapshot = SnapshotFrom<typeof bridgeMachine>;
+
+export interface RunningBridge {
+  /** Sends one zero-limit frame set (if the bus is up), then stops every actor and closes the links. */
+  stop(): Promise<void>;
+}
+
+export function startBridge(config: RunnableConfig, log: Logger, clock: Clock = systemClock): RunningBridge {
+  const ports: BridgePorts = {
+    createBmsLink: () => createBmsLink(config.bms.link, { baudRate: config.bms.baudRate }),
+    createCanBus: () => createCanBus(config.can.bus, { log }),
+    clock,
+    log,
+  };
+  log.info(
+    { bms: config.bms.link, can: config.can.bus, profile: config.can.profile },
+    `bridge starting: BMS ${config.bms.link} → CAN ${config.can.bus} as ${config.can.profile}`,
+  );
+  const actor = createActor(bridgeMachine, { input: { config, ports } });
+  let lastLine = '';
+  actor.subscribe({
+    next: (snapshot) => {
+      const line = statusLine(snapshot);
+      if (line !== lastLine) {
+        lastLine = line;
+        log.info({ state: snapshot.value }, line);
+      }
+    },
+    error: (err) => log.error({ err }, 'bridge state machine failed'),
+  });
+  actor.start();
+
+  return {
+    async stop() {
+      actor.send({ type: 'SHUTDOWN' });
+      // Give the zero-limit frames a moment to leave before the bus is closed.
+      await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), 50));
+      actor.stop();
+      log.info('bridge stopped');
+    },
+  };
+}
+
+/** e.g. "bms connected · inverter alive · can up · CVL 55.2 V (bulk) · CCL 50.0 A (configured maximum) · DCL 100.0 A (…)". */
+export function statusLine(snapshot: BridgeSnapshot): string {
+  const value = snapshot.value as { bms: string | Record<string, string>; inverter: string; can: string | Record<string, string> };
+  const name = (v: string | Record<string, string>): string =>
+    typeof v === 'string' ? v : Object.entries(v).map(([k, sub]) => `${k}/${sub}`).join(',');
+  const parts = [`bms ${name(value.bms)}`, `inverter ${value.inverter}`, `can ${name(value.can)}`];
+  const { output, faultReason, busMode } = snapshot.context;
+  if (busMode === 'normal' && output !== null) {
+    parts.push(
+      `CVL ${output.chargeVoltageV.toFixed(1)} V (${output.reasons.chargeVoltage})`,
+      `CCL ${output.chargeCurrentLimitA.toFixed(1)} A (${output.reasons.chargeCurrent})`,
+      `DCL ${output.dischargeCurrentLimitA.toFixed(1)} A (${output.reasons.dischargeCurrent})`,
+    );
+  } else if (busMode === 'stale' || busMode === 'fault') {
+    parts.push('CCL 0 A, DCL 0 A, charge/discharge disabled');
+  }
+  if (faultReason !== null) parts.push(`fault: ${faultReason}`);
+  return parts.join(' · ');
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# One-time set-up of a fresh machine: the system tools the rig and tests use, then npm packages.
+#   socat      pseudo-terminal pairs for the virtual BMS and the SLCAN-over-pty inverter link
+#   can-utils  candump/cansend for real-interface checks (the vcan VM runner installs qemu itself)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v socat >/dev/null || need+=(socat)
+command -v candump >/dev/null || need+=(can-utils)
+if [ "${#need[@]}" -gt 0 ]; then
+  if ! command -v apt-get >/dev/null; then
+    echo "setup: please install ${need[*]} with your package manager" >&2
+    exit 1
+  fi
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${need[*]} (Debian packages)"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+npm ci --no-audit --no-fund

@@ -1,0 +1,144 @@
+/**
+ * The virtual inverter's profiles: data only. Each names the bridge codec it reads the battery
+ * with, the heartbeat the real brand sends, the rules its frames must obey and how the real
+ * device reacts to the battery going quiet. Section numbers are those of
+ * shared/spec/inverter-can-protocols.md.
+ */
+import type { PROFILES } from '../../bridge/src/protocol/can';
+
+export type CodecName = keyof typeof PROFILES;
+
+export const INVERTER_PROFILE_NAMES = ['pylon-lv', 'deye', 'goodwe-lv', 'sma-si', 'victron', 'none'] as const;
+export type InverterProfileName = (typeof INVERTER_PROFILE_NAMES)[number];
+
+/**
+ * What the inverter transmits:
+ * - periodic-1s: 0x305 8×00 every second (Pylon V1.2 §3.1, Goodwe §8);
+ * - reply-to-356: 0x305 8×00 only in answer to the battery's 0x356 (Deye, §8);
+ * - sma-data: 0x305/0x306/0x307 with measured data every second (§5.4);
+ * - victron-gx: 0x305, 0x306 8×00 and 0x307 "12 34 56 78 VIC 00" every second (§6.1);
+ * - none: never answers (§8 "some inverters never send 0x305", §10.11).
+ */
+export type HeartbeatKind = 'periodic-1s' | 'reply-to-356' | 'sma-data' | 'victron-gx' | 'none';
+
+export interface InverterProfile {
+  name: InverterProfileName;
+  label: string;
+  codec: CodecName;
+  heartbeat: HeartbeatKind;
+  heartbeatPeriodMs: number;
+  /** reply-to-356 only: the usual answer latency. */
+  replyDelayMs: number;
+  /**
+   * reply-to-356 only: "every 2 h Deye takes more than 3 s to respond" (§8, YamBMS). Every
+   * `everyMs` one reply is held back by `delayMs`, and nothing else is answered meanwhile.
+   */
+  lateReplies: { everyMs: number; delayMs: number } | null;
+  /** Ids the battery may send; anything else is a violation. null = any id is tolerated. */
+  allowedIds: readonly number[] | null;
+  /** Ids the battery must never send to this inverter. */
+  forbiddenIds: readonly number[];
+  /** Inhibit time per id (SMA §5.1: "not faster than every 200 msec"); null = none. */
+  minIntervalMs: number | null;
+  /** CVL values the inverter accepts (0.1 V resolution on the wire). */
+  cvlWindowV: readonly [number, number];
+  /** DVL values the inverter accepts; null = not checked. */
+  dvlWindowV: readonly [number, number] | null;
+  /**
+   * The inverter stops using the battery when this id has not arrived for this long and resumes
+   * when it does again.
+   */
+  batteryTimeout: { id: number; ms: number; code: string };
+  /**
+   * Above CVL the inverter discharges the pack down to CVL (§5.2 SMA "ignores DCL" then; §10.6
+   * Deye discharged into the grid). 'within-dcl' keeps that discharge inside DCL and the
+   * discharge-enable flag; 'ignore-dcl' is the Sunny Island.
+   */
+  aboveCvl: 'within-dcl' | 'ignore-dcl';
+  /** Charging regulates this far below the requested CVL (§10.6: Deye ~0.1 V). */
+  chargeBelowCvlV: number;
+}
+
+/** §3.3: "e.g. Solis 40.0-60.0 V" [UNVERIFIED]; no Pylon-family document states a window. */
+const LV_CVL_WINDOW_V = [40, 60] as const;
+
+/**
+ * The Pylon family documents no inverter-side timeout (§13 question 3); 10 s matches the
+ * bridge's own link-down threshold (§8) and makes a silent bridge visible in scenarios.
+ */
+const PYLON_FAMILY_TIMEOUT = { id: 0x351, ms: 10_000, code: 'battery-comm-lost' } as const;
+
+const pylonFamily = {
+  heartbeatPeriodMs: 1000,
+  replyDelayMs: 0,
+  lateReplies: null,
+  allowedIds: null,
+  // 0x305-0x307 belong to the inverter (§3.7: PYLON_EMU sending 0x305 from the battery is wrong).
+  forbiddenIds: [0x305, 0x306, 0x307],
+  minIntervalMs: null,
+  cvlWindowV: LV_CVL_WINDOW_V,
+  dvlWindowV: null,
+  batteryTimeout: PYLON_FAMILY_TIMEOUT,
+  aboveCvl: 'within-dcl',
+  chargeBelowCvlV: 0,
+} as const;
+
+export const INVERTER_PROFILES: Record<InverterProfileName, InverterProfile> = {
+  'pylon-lv': { ...pylonFamily, name: 'pylon-lv', label: 'Pylontech LV inverter (0x305 every 1 s)', codec: 'pylon-lv', heartbeat: 'periodic-1s' },
+  deye: {
+    ...pylonFamily,
+    name: 'deye',
+    label: 'Deye (0x305 only as a reply to 0x356, late every 2 h)',
+    codec: 'pylon-lv',
+    heartbeat: 'reply-to-356',
+    // Not measured anywhere; a CAN reply from an inverter's MCU takes a few milliseconds.
+    replyDelayMs: 5,
+    lateReplies: { everyMs: 2 * 3_600_000, delayMs: 3_500 },
+    chargeBelowCvlV: 0.1,
+  },
+  'goodwe-lv': { ...pylonFamily, name: 'goodwe-lv', label: 'GoodWe LV (Pylon frame set, 0x305 reply)', codec: 'goodwe-lv', heartbeat: 'periodic-1s' },
+  'sma-si': {
+    name: 'sma-si',
+    label: 'SMA Sunny Island (0x305/0x306/0x307 data every 1 s)',
+    codec: 'sma-si',
+    heartbeat: 'sma-data',
+    heartbeatPeriodMs: 1000,
+    replyDelayMs: 0,
+    lateReplies: null,
+    // §5.1: "No further CAN-IDs are allowed to be used than defined in this document".
+    allowedIds: [0x00f, 0x351, 0x355, 0x356, 0x35a, 0x35b, 0x35e, 0x35f],
+    // §5.6: 0x35C starts/stops an SI on some firmware; 0x359 is not in the TI.
+    forbiddenIds: [0x359, 0x35c],
+    minIntervalMs: 200,
+    cvlWindowV: [41, 63],
+    dvlWindowV: [41, 48],
+    // §5.5: no 0x355 for 60 s → standby with F952 ExtBMSTimeout.
+    batteryTimeout: { id: 0x355, ms: 60_000, code: 'F952 ExtBMSTimeout' },
+    aboveCvl: 'ignore-dcl',
+    chargeBelowCvlV: 0,
+  },
+  victron: {
+    ...pylonFamily,
+    name: 'victron',
+    label: 'Victron GX (0x305-0x307 every 1 s)',
+    codec: 'victron',
+    heartbeat: 'victron-gx',
+    // §6.1: "351 message must be sent at least every 3 seconds - or Victron will stop".
+    batteryTimeout: { id: 0x351, ms: 3_000, code: 'bms-disconnected' },
+  },
+  none: { ...pylonFamily, name: 'none', label: 'silent inverter (never answers; reads Pylon LV)', codec: 'pylon-lv', heartbeat: 'none' },
+};
+
+export function isInverterProfileName(name: string): name is InverterProfileName {
+  return (INVERTER_PROFILE_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * 0x356 pack voltage a 48 V-class inverter can believe (§3.3 "voltage plausible"): wide enough
+ * for 15 S and 16 S LiFePO4 from empty to full, narrow enough to catch 0.00 V placeholders and a
+ * 0.1 V-unit encoder (§10.3, 52.0 V read as 5.2 V).
+ */
+export const PLAUSIBLE_PACK_VOLTAGE_V = [30, 65] as const;
+
+/** Same limits as the bridge's own BMS plausibility defaults (config bms.plausibility). */
+export const PLAUSIBLE_TEMPERATURE_C = [-40, 100] as const;
