@@ -10,16 +10,20 @@
 # creates the interface and runs the same command with the same binaries, node and
 # node_modules. The exit status of the command is this script's exit status.
 #
-# Exit status: the command's, or 97 when the VM did not report one (boot failure, timeout),
-# or 2 for a usage error.
+# Options: --iface NAME (default vcan0), --timeout SECONDS for the whole run (default 3600),
+# --vm to use the VM even where the kernel has vcan (to check the VM path itself).
+#
+# Exit status: the command's; 97 when the VM did not report one (boot failure, timeout) or
+# could not create the interface; 2 for a usage error.
 #
 # Environment:
-#   VCAN_VM_CACHE     cache for kernel + initramfs + per-run files (default: <repo>/.vcan-vm)
+#   VCAN_VM_CACHE     cache for kernel, initramfs and per-run files (default: <repo>/.vcan-vm);
+#                     delete it to pick up a newer Debian kernel
 #   VCAN_VM_RESULTS   host folder the command may write reports to; inside the VM it is mounted
-#                     read-write at the same path and the command gets VCAN_VM_RESULTS set to it
-#                     (default: $VCAN_VM_CACHE/results)
+#                     read-write at the same path, and the command gets VCAN_VM_RESULTS set to it
+#                     in both modes (default: $VCAN_VM_CACHE/results)
 #   VCAN_VM_PASS_ENV  space-separated names of extra variables to hand to the command in the VM
-#                     (PATH, HOME, CI and TERM are always passed)
+#                     (PATH, HOME, CI and TERM always are; natively it inherits everything)
 #
 # Limits inside the VM: everything except /tmp, /run, /dev/shm and $VCAN_VM_RESULTS is
 # read-only; /tmp is an empty tmpfs, so the working directory must not be under the host's
@@ -46,7 +50,7 @@ timeout_s=3600
 force_vm=false
 
 log() { printf 'vcan-vm: %s\n' "$*" >&2; }
-die() { log "$*"; exit "${2:-1}"; }
+die() { log "$1"; exit "${2:-1}"; }
 
 usage() {
     sed -n '2,4p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
@@ -83,7 +87,9 @@ shquote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 # Sets created_iface so that run_native removes only what it added.
 native_vcan_available() {
     created_iface=false
-    if ip -details link show dev "$iface" 2>/dev/null | grep -qw vcan; then
+    local details
+    details=$(ip -details link show dev "$iface" 2>/dev/null) || details=
+    if [[ $details =~ [[:space:]]vcan[[:space:]] ]]; then
         return 0
     fi
     if ip link add dev "$iface" type vcan 2>/dev/null \
@@ -98,10 +104,13 @@ run_native() {
     if $created_iface; then
         trap 'ip link del dev "$iface" 2>/dev/null || true' EXIT
     fi
-    ip link set dev "$iface" up
+    # Bringing an existing interface up needs CAP_NET_ADMIN; not needed if it is up already.
+    if ! [[ $(ip link show dev "$iface") =~ [\<,]UP[,\>] ]]; then
+        ip link set dev "$iface" up
+    fi
     log "kernel supports vcan: running natively on $iface"
     local rc=0
-    timeout -k 10 "$timeout_s" "${command_argv[@]}" || rc=$?
+    VCAN_VM_RESULTS=$results timeout --foreground -k 10 "$timeout_s" "${command_argv[@]}" || rc=$?
     exit "$rc"
 }
 
@@ -126,15 +135,16 @@ ensure_host_packages() {
         "${missing[@]}" >/dev/null
 }
 
-# Picks the kernel: the newest one already unpacked in the cache (so later runs need neither
-# apt lists nor the network), else the one linux-image-amd64 currently depends on.
+# Picks the kernel: the newest package already in the cache (so later runs need neither apt
+# lists nor the network), else the one linux-image-amd64 currently depends on.
 resolve_kernel_version() {
-    local marker cached=()
-    for marker in "$CACHE"/kernel/*/.complete; do
-        [[ -f $marker ]] && cached+=("$(basename "$(dirname "$marker")")")
+    local deb cached=()
+    for deb in "$CACHE"/linux-image-*.deb; do
+        [[ -f $deb ]] && cached+=("$(basename "$deb" .deb)")
     done
     if ((${#cached[@]})); then
         kver=$(printf '%s\n' "${cached[@]}" | sort -V | tail -n 1)
+        kver=${kver#linux-image-}
         return
     fi
     local pkg
@@ -148,22 +158,18 @@ resolve_kernel_version() {
     kver=${pkg#linux-image-}
 }
 
-# Downloads and unpacks the Debian kernel package, then runs depmod so modules.dep exists.
-# The .complete marker makes an interrupted download/unpack count as missing next time.
-ensure_kernel() {
-    kroot=$CACHE/kernel/$kver
-    [[ -f $kroot/.complete ]] && return 0
+# Keeps the kernel package (about 70 MB) rather than its unpacked tree (about 400 MB): the
+# tree is only needed while building the initramfs, which is rare.
+ensure_kernel_package() {
+    kdeb=$CACHE/linux-image-$kver.deb
+    [[ -f $kdeb ]] && return 0
     log "fetching Debian kernel linux-image-$kver"
-    rm -rf "$kroot"
     local dl
     dl=$(mktemp -d "$CACHE/download.XXXXXX")
     # The _apt sandbox user may not be able to write into the cache; download as the caller.
     (cd "$dl" && apt-get download -q -o APT::Sandbox::User="$(id -un)" "linux-image-$kver" >/dev/null)
-    mkdir -p "$kroot"
-    dpkg-deb -x "$dl"/linux-image-"$kver"_*.deb "$kroot"
+    mv "$dl"/linux-image-"$kver"_*.deb "$kdeb"  # only a complete download gets the final name
     rm -rf "$dl"
-    depmod -b "$kroot" "$kver"
-    touch "$kroot/.complete"
 }
 
 # Prints the .ko paths (relative to the modules dir) of GUEST_MODULES and their dependencies,
@@ -193,8 +199,8 @@ module_load_order() {
 # start-up over 9p takes 14-22 s without it, 3-6 s with it), gives the chroot writable /tmp,
 # /run and /dev/shm, mounts the per-run control export at /run/vcan-vm and the results export
 # at the path named in it, runs the job in the chroot with an empty environment, stores the
-# exit status in the control export and powers off. Any failure powers off without a status,
-# which the host reports as "did not report a status".
+# exit status in the control export and powers off. A failure before the job powers off
+# without a status, which the host reports as "did not report a status".
 write_init() {
     cat >"$1" <<'EOF'
 #!/bin/busybox sh
@@ -222,26 +228,43 @@ mkdir /host/run/vcan-vm
 # No cache on the writable exports: writes must reach the host before "poweroff -f".
 mount -t 9p -o "$p9" ctl /host/run/vcan-vm || fail "cannot mount the control export"
 read -r results </host/run/vcan-vm/results-dir
+mkdir -p "/host$results"  # exists already unless it lies under /tmp or /run
 mount -t 9p -o "$p9" results "/host$results" || fail "cannot mount the results export"
 
 # Raw newlines on the console: the host terminal adds its own carriage returns.
 stty -onlcr </dev/console 2>/dev/null
-chroot /host /usr/bin/env -i /bin/sh /run/vcan-vm/job.sh </dev/null >/dev/console 2>&1
-echo "$?" >/host/run/vcan-vm/status
+run_job() {
+    chroot /host /usr/bin/env -i /bin/sh /run/vcan-vm/job.sh </dev/null 2>&1
+    echo "$?" >/host/run/vcan-vm/status
+}
+# The console is a terminal; give the command one only if the host's stdout is one, so that
+# colours, spinners and stdio buffering behave as they would natively.
+if [ -e /host/run/vcan-vm/stdout-is-tty ]; then
+    run_job >/dev/console
+else
+    run_job | cat >/dev/console
+fi
 sync
+# Keep the kernel's "reboot: Power down" line out of the command's output.
+echo 0 >/proc/sys/kernel/printk
 poweroff -f
 EOF
     chmod 755 "$1"
 }
 
-# Builds the initramfs (busybox, the modules, /init) unless a build newer than this script
-# exists, so editing the script's guest side takes effect on the next run.
-ensure_initramfs() {
+# Extracts the kernel and builds the initramfs (busybox, the modules, /init) unless both exist
+# and are newer than this script, so editing the guest side here takes effect on the next run.
+ensure_boot_files() {
+    vmlinuz=$CACHE/vmlinuz-$kver
     initrd=$CACHE/initramfs-$kver.cpio
-    [[ -f $initrd && $initrd -nt ${BASH_SOURCE[0]} ]] && return 0
+    [[ -f $vmlinuz && $initrd -nt ${BASH_SOURCE[0]} ]] && return 0
     log "building initramfs for $kver"
-    local moddir=$kroot/lib/modules/$kver stage ko
+    local stage tree moddir ko
     stage=$(mktemp -d "$CACHE/initramfs.XXXXXX")
+    tree=$stage.tree
+    dpkg-deb -x "$kdeb" "$tree"
+    depmod -b "$tree" "$kver"
+    moddir=$tree/lib/modules/$kver
     mkdir -p "$stage"/{bin,dev,proc,host,lib/modules}
     cp /bin/busybox "$stage/bin/busybox"
     module_load_order "$moddir" | while read -r ko; do
@@ -249,9 +272,10 @@ ensure_initramfs() {
         basename "$ko"
     done >"$stage/modules.order"
     write_init "$stage/init"
-    (cd "$stage" && find . | cpio -o -H newc --quiet) >"$initrd.tmp"
-    mv "$initrd.tmp" "$initrd"
-    rm -rf "$stage"
+    (cd "$stage" && find . | cpio -o -H newc --quiet) >"$stage.cpio"
+    mv "$tree/boot/vmlinuz-$kver" "$vmlinuz"
+    mv "$stage.cpio" "$initrd"
+    rm -rf "$stage" "$tree"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -261,19 +285,21 @@ ensure_initramfs() {
 # The job runs in the chroot as root with an empty environment: create the interface, enter
 # the caller's directory and exec the command with the variables that matter.
 write_job() {
-    local job=$1 ip_bin name
-    ip_bin=$(command -v ip)
+    local job=$1 ip name extra
+    ip=$(shquote "$(command -v ip)")
     local -a vars=(PATH HOME CI TERM)
     read -r -a extra <<<"${VCAN_VM_PASS_ENV:-}"
     vars+=("${extra[@]}")
+    for name in "${vars[@]}"; do
+        [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "VCAN_VM_PASS_ENV: bad name '$name'" 2
+    done
     {
-        echo "set -e"
-        echo "$(shquote "$ip_bin") link add dev $(shquote "$iface") type vcan"
-        echo "$(shquote "$ip_bin") link set dev $(shquote "$iface") up"
-        echo "cd $(shquote "$PWD")"
+        # A failed set-up is the VM's failure, not the command's: same status as no report.
+        echo "$ip link add dev $(shquote "$iface") type vcan || exit $STATUS_NO_REPORT"
+        echo "$ip link set dev $(shquote "$iface") up || exit $STATUS_NO_REPORT"
+        echo "cd $(shquote "$PWD") || exit $STATUS_NO_REPORT"
         for name in "${vars[@]}"; do
-            [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "VCAN_VM_PASS_ENV: bad name '$name'" 2
-            [[ -v $name ]] && echo "export $name=$(shquote "${!name}")"
+            if [[ -v $name ]]; then echo "export $name=$(shquote "${!name}")"; fi
         done
         # node_modules and the npm cache under $HOME are read-only in the guest.
         echo "export npm_config_cache=/tmp/npm-cache npm_config_update_notifier=false"
@@ -289,25 +315,32 @@ run_vm() {
     case $PWD/ in
         /tmp/*|/run/*|/dev/shm/*) die "the working directory $PWD is hidden by a tmpfs in the VM" ;;
     esac
-    ensure_host_packages
     mkdir -p "$CACHE"
+    # Parallel runs (e.g. two test jobs) must not install or build at the same time.
+    local lock
+    exec {lock}>"$CACHE/.lock"
+    flock "$lock"
+    ensure_host_packages
     resolve_kernel_version
-    ensure_kernel
-    ensure_initramfs
+    ensure_kernel_package
+    ensure_boot_files
+    exec {lock}>&-
 
-    results=$(realpath -m "${VCAN_VM_RESULTS:-$CACHE/results}")
-    mkdir -p "$results"
-    # Per-run control folder: job in, status and console log out. Kept when the run fails.
+    # Per-run control folder: job in, status and console log out. Kept when the VM fails.
     run_dir=$(mktemp -d "$CACHE/run.XXXXXX")
+    trap 'rm -rf "$run_dir"' EXIT
     printf '%s\n' "$results" >"$run_dir/results-dir"
+    if [[ -t 1 ]]; then touch "$run_dir/stdout-is-tty"; fi
     write_job "$run_dir/job.sh"
     local console=$run_dir/console.log
 
     log "booting $kver under qemu (TCG) for $iface"
     local qemu_rc=0
-    timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-        -accel tcg -cpu max -m 2048 -smp 2 -nographic -no-reboot -nic none \
-        -kernel "$kroot/boot/vmlinuz-$kver" -initrd "$initrd" \
+    # qboot instead of SeaBIOS: it boots the kernel without printing a banner and terminal
+    # escapes into the command's output. --foreground lets Ctrl-C reach qemu.
+    timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
+        -accel tcg -cpu max -m 2048 -smp 2 -nographic -no-reboot -nic none -bios qboot.rom \
+        -kernel "$vmlinuz" -initrd "$initrd" \
         -append "console=ttyS0 quiet panic=-1" \
         -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
         -virtfs "local,path=$run_dir,mount_tag=ctl,security_model=none" \
@@ -316,15 +349,18 @@ run_vm() {
 
     local status
     if ! status=$(cat "$run_dir/status" 2>/dev/null) || [[ ! $status =~ ^[0-9]+$ ]]; then
-        ((qemu_rc == 124)) && log "timed out after $timeout_s s"
+        trap - EXIT
+        if ((qemu_rc == 124)); then log "timed out after $timeout_s s"; fi
         die "vcan VM did not report a status: see $console" "$STATUS_NO_REPORT"
     fi
-    rm -rf "$run_dir"
     exit "$status"
 }
 
 main() {
     parse_args "$@"
+    # Same variable and same path in both modes, so a test runner need not care which ran.
+    results=$(realpath -m "${VCAN_VM_RESULTS:-$CACHE/results}")
+    mkdir -p "$results"
     if ! $force_vm && native_vcan_available; then
         run_native
     fi

@@ -92,7 +92,7 @@ export function splitWords(line: string): string[] {
 export function expectArgs(args: string[], min: number, max = min): void {
   if (args.length < min || args.length > max) {
     const wanted = min === max ? `${min}` : `${min} to ${max}`;
-    throw new CommandError(`expected ${wanted} argument${max === 1 ? '' : 's'}, got ${args.length}`);
+    throw new CommandError(`expected ${wanted} argument${wanted === '1' ? '' : 's'}, got ${args.length}`);
   }
 }
 

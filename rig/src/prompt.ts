@@ -42,7 +42,7 @@ export function startPrompt(commands: CommandSet, opts: PromptOptions = {}): Pro
 
   const fit = (line: string): string => {
     // A wrapped line would break the "move up statusHeight lines" arithmetic.
-    const columns = output.columns ?? 80;
+    const columns = output.columns || 80; // 0 when the terminal size is unknown
     return line.length < columns ? line : line.slice(0, Math.max(0, columns - 1));
   };
 

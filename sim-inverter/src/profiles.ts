@@ -57,6 +57,10 @@ export interface InverterProfile {
   aboveCvl: 'within-dcl' | 'ignore-dcl';
   /** Charging regulates this far below the requested CVL (§10.6: Deye ~0.1 V). */
   chargeBelowCvlV: number;
+  /** The inverter uses 0x355 HiResSOC instead of SOC when present (§5.2 SMA). */
+  usesHiResSoc: boolean;
+  /** 0x35C / 0x360 / 0x372 enable and force-charge flags mean something to it (SMA has none, §5.2). */
+  usesRequestFlags: boolean;
 }
 
 /** §3.3: "e.g. Solis 40.0-60.0 V" [UNVERIFIED]; no Pylon-family document states a window. */
@@ -81,6 +85,8 @@ const pylonFamily = {
   batteryTimeout: PYLON_FAMILY_TIMEOUT,
   aboveCvl: 'within-dcl',
   chargeBelowCvlV: 0,
+  usesHiResSoc: false,
+  usesRequestFlags: true,
 } as const;
 
 export const INVERTER_PROFILES: Record<InverterProfileName, InverterProfile> = {
@@ -116,6 +122,8 @@ export const INVERTER_PROFILES: Record<InverterProfileName, InverterProfile> = {
     batteryTimeout: { id: 0x355, ms: 60_000, code: 'F952 ExtBMSTimeout' },
     aboveCvl: 'ignore-dcl',
     chargeBelowCvlV: 0,
+    usesHiResSoc: true,
+    usesRequestFlags: false,
   },
   victron: {
     ...pylonFamily,

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { backoffDelayMs, type Clock } from '../clock';
-import { buildReadAllRequest, decodeResponse, JkFramer, type JkErrorCode } from '../protocol/jk';
+import { buildReadAllRequest, decodeResponse, JkFramer, type JkErrorCode, type JkFramerOutput } from '../protocol/jk';
 import type { BmsSnapshot, JkTemperatureCoding } from '../protocol/jk/snapshot';
 import type { ByteLink, TransportError } from '../transport/types';
 import { checkPlausibility, type PlausibilityLimits } from './plausibility';
@@ -129,16 +129,22 @@ export class BmsPoller {
   }
 
   private onReplyTimeout(): void {
+    // End of the reply window: a cut-off frame is reported, a complete one hidden behind it still counts.
+    this.handle(this.framer.flush());
+    if (!this.awaitingReply) return;
     this.awaitingReply = false;
     this.stats.timeouts += 1;
-    for (const out of this.framer.flush()) this.countError(out.code, out.detail);
     this.emit({ type: 'missed', reason: `no reply within ${this.options.replyTimeoutMs} ms`, atMs: this.clock.now() });
     this.scheduleNextPoll();
   }
 
   private onBytes(chunk: Uint8Array): void {
     this.lastPacketMs = this.clock.now();
-    for (const out of this.framer.push(chunk)) {
+    this.handle(this.framer.push(chunk));
+  }
+
+  private handle(outputs: JkFramerOutput[]): void {
+    for (const out of outputs) {
       if (out.kind === 'discarded') {
         this.countError(out.code, out.detail);
         continue;

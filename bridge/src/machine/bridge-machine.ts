@@ -16,7 +16,7 @@ import { assign, enqueueActions, setup } from 'xstate';
 import type { LogFn } from '../bms/poller';
 import { backoffDelayMs, type Clock } from '../clock';
 import type { RunnableConfig } from '../config/schema';
-import { createControlState, stepControl, type ControlOutput, type ControlState } from '../control';
+import { createControlState, createRecoveringControlState, stepControl, type ControlOutput, type ControlState } from '../control';
 import { hasAlarm, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
 import type { ByteLink, CanBus } from '../transport/types';
 import { bmsPollerActor, canLinkActor, type CanLinkCommand, type IoEvent } from './actors';
@@ -93,8 +93,13 @@ export const bridgeMachine = setup({
       const step = stepControl(context.control, event.snapshot, event.atMs, context.config.control);
       return { snapshot: event.snapshot, snapshotAtMs: event.atMs, control: step.state, output: step.output };
     }),
-    /** Entering connected: limits start from zero and rise only through the policy's hold and ramp. */
-    resetControl: assign({ control: () => createControlState() }),
+    /**
+     * Entering connected. With the first data ever (no snapshot yet) the policy's limits apply at
+     * once; after stale data or a fault they restart from 0 through the policy's hold and ramp.
+     */
+    resetControl: assign({
+      control: ({ context }) => (context.snapshot === null ? createControlState() : createRecoveringControlState()),
+    }),
     countRecovery: assign({
       validStreak: ({ context, event }) =>
         event.type === 'BMS.SNAPSHOT' && activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).length === 0

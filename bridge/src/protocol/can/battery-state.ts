@@ -63,6 +63,13 @@ export interface CellExtremes {
   maxCellNumber: number;
   minTemperatureC: number;
   maxTemperatureC: number;
+  /**
+   * 1-based numbers of the coldest / hottest temperature sensor, when known. Optional extension
+   * (added with the CAN codecs): Victron 0x376/0x377 and SEPLOS 0x371 carry them (§6.2, §3.6);
+   * absent → the Victron ids are sent empty.
+   */
+  minTemperatureSensorNumber?: number;
+  maxTemperatureSensorNumber?: number;
 }
 
 export interface BatteryState {

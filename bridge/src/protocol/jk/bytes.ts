@@ -21,7 +21,18 @@ export function hex(value: number, digits = 2): string {
   return `0x${value.toString(16).toUpperCase().padStart(digits, '0')}`;
 }
 
+/**
+ * A plain Uint8Array copy of bytes[start, end). Unlike .slice() it never aliases the input, even
+ * when the caller passed a Node Buffer (whose .slice() is a view).
+ */
+export function copyBytes(bytes: Uint8Array, start: number, end = bytes.length): Uint8Array {
+  return new Uint8Array(bytes.subarray(start, end));
+}
+
+/** a followed by b; returns one of them unchanged when the other is empty (callers must not mutate it). */
 export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
   const out = new Uint8Array(a.length + b.length);
   out.set(a, 0);
   out.set(b, a.length);

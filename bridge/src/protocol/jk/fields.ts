@@ -7,7 +7,8 @@ import { hex, readUintBE, writeUintBE } from './bytes';
 import type { BmsSnapshot, JkSettings, JkTemperatureCoding } from './snapshot';
 import { decodeTemperature, encodeTemperature } from './units';
 
-type KeysOf<T, V> = { [K in keyof T]-?: NonNullable<T[K]> extends V ? K : never }[keyof T];
+/** Keys of T whose (possibly optional) value is a V; null-able keys such as protocolVersion are excluded. */
+type KeysOf<T, V> = { [K in keyof T]-?: Exclude<T[K], undefined> extends V ? K : never }[keyof T];
 
 export type FieldValue = number | boolean | string;
 

@@ -1,7 +1,7 @@
 /**
  * Host → BMS requests (§2.3, §2.8): builders for the bridge, parseRequest for the virtual BMS.
  */
-import { hex } from './bytes';
+import { copyBytes, hex } from './bytes';
 import { jkError, type JkError } from './errors';
 import {
   buildFrame,
@@ -78,7 +78,7 @@ export function parseRequest(frame: Uint8Array): JkRequest | JkError {
     source: frame[JkOffset.source],
     transmissionType: frame[JkOffset.transmissionType],
     dataId: infoLength === 0 ? null : frame[JK_HEADER_BYTES],
-    value: frame.slice(JK_HEADER_BYTES + 1, JK_HEADER_BYTES + infoLength),
+    value: copyBytes(frame, JK_HEADER_BYTES + 1, JK_HEADER_BYTES + infoLength),
   };
 }
 

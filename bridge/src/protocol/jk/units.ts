@@ -19,7 +19,7 @@ export function encodeTemperature(celsius: number, coding: JkTemperatureCoding):
   const zero = LAST_NON_NEGATIVE[coding];
   const whole = Math.round(celsius);
   if (whole > zero) throw new RangeError(`temperature ${celsius} °C is above ${zero} °C, the '${coding}' coding limit`);
-  return whole >= 0 ? whole : zero - whole;
+  return whole >= 0 ? Math.abs(whole) : zero - whole; // abs: -0.4 °C rounds to -0, send 0
 }
 
 /** 0xC0 value that selects the sign-magnitude current coding (§2.7). */

@@ -1,0 +1,114 @@
+/**
+ * What goes on the bus in each bms state (design/ARCHITECTURE.md, "What goes on the bus"):
+ *   normal (connected)  the control policy's limits, flags and the BMS alarms;
+ *   stale               last known measurements, CCL = DCL = 0, flags cleared, communication alarm;
+ *   fault               CCL = DCL = 0, flags cleared, BMS alarms + system error;
+ *   none                nothing (idle before the first valid snapshot, or fault gone silent).
+ * Pure: the chart calls it from its transmit actions.
+ */
+import type { RunnableConfig } from '../config/schema';
+import { stoppedChargeVoltageV, type ControlOutput } from '../control';
+import { PROFILES } from '../protocol/can';
+import type { BatteryState, CellExtremes } from '../protocol/can/battery-state';
+import type { CanFrame } from '../protocol/can/frame';
+import type { BmsSnapshot } from '../protocol/jk/snapshot';
+
+export type BusMode = 'none' | 'normal' | 'stale' | 'fault';
+
+/** The part of a sent frame set that decides whether a new one is a decrease. */
+export interface TransmittedLimits {
+  chargeCurrentLimitA: number;
+  dischargeCurrentLimitA: number;
+  chargeEnable: boolean;
+  dischargeEnable: boolean;
+}
+
+export interface BusInputs {
+  busMode: BusMode;
+  snapshot: BmsSnapshot | null;
+  output: ControlOutput | null;
+  config: RunnableConfig;
+}
+
+export function busFrames(inputs: BusInputs): { frames: CanFrame[]; limits: TransmittedLimits; state: BatteryState } | null {
+  const { busMode, snapshot, output, config } = inputs;
+  if (busMode === 'none' || snapshot === null || output === null) return null;
+  const state = batteryStateFor(busMode, snapshot, output, config);
+  return {
+    frames: PROFILES[config.can.profile].encode(state),
+    state,
+    limits: {
+      chargeCurrentLimitA: state.chargeCurrentLimitA,
+      dischargeCurrentLimitA: state.dischargeCurrentLimitA,
+      chargeEnable: state.requests.chargeEnable,
+      dischargeEnable: state.requests.dischargeEnable,
+    },
+  };
+}
+
+export function batteryStateFor(
+  mode: Exclude<BusMode, 'none'>,
+  snapshot: BmsSnapshot,
+  output: ControlOutput,
+  config: RunnableConfig,
+): BatteryState {
+  const identity = config.can.identity;
+  const measured: BatteryState = {
+    chargeVoltageV: output.chargeVoltageV,
+    chargeCurrentLimitA: output.chargeCurrentLimitA,
+    dischargeCurrentLimitA: output.dischargeCurrentLimitA,
+    dischargeVoltageV: output.dischargeVoltageV,
+    socPct: output.socPct,
+    // JK reports no SoH; estimate it from cycles as Uksa007 does (field-survey.md §2C:
+    // 100 · (1 − cycles / 6000)), never below 0.
+    sohPct: Math.max(0, Math.round(100 * (1 - snapshot.cycles / 6000))),
+    socHiResPct: output.socPct,
+    voltageV: snapshot.packMv / 1000,
+    currentA: snapshot.currentMa / 1000,
+    // 0x356 temperature = the warmer battery sensor (spec §11); the MOSFET sensor is not a cell.
+    temperatureC: Math.max(snapshot.t1TempC, snapshot.t2TempC),
+    alarms: output.alarms,
+    warnings: output.warnings,
+    requests: output.requests,
+    identity: {
+      manufacturer: identity.manufacturer ?? PROFILES[config.can.profile].defaultManufacturer,
+      moduleCount: identity.moduleCount,
+      capacityAh: identity.capacityAh ?? snapshot.settings.capacityAh,
+      firmwareMajor: identity.firmwareMajor,
+      firmwareMinor: identity.firmwareMinor,
+    },
+    cells: cellExtremes(snapshot),
+  };
+  if (mode === 'normal') return measured;
+
+  const stopped = {
+    ...measured,
+    chargeVoltageV: stoppedChargeVoltageV(snapshot, config.control, output),
+    chargeCurrentLimitA: config.control.stop.currentA,
+    dischargeCurrentLimitA: config.control.stop.currentA,
+    requests: { chargeEnable: false, dischargeEnable: false, forceChargeI: false, forceChargeII: false, fullCharge: false },
+  };
+  if (mode === 'stale') {
+    // Pylon puts "internal communication fail" in the alarm table (byte 3 bit 3), i.e. a warning.
+    return { ...stopped, warnings: { ...measured.warnings, communication: true } };
+  }
+  return { ...stopped, alarms: { ...measured.alarms, systemError: true } };
+}
+
+function cellExtremes(snapshot: BmsSnapshot): CellExtremes {
+  const cells = snapshot.cellsMv;
+  let min = 0;
+  let max = 0;
+  cells.forEach((mv, i) => {
+    if (mv < cells[min]) min = i;
+    if (mv > cells[max]) max = i;
+  });
+  return {
+    minCellMv: cells[min] ?? 0,
+    maxCellMv: cells[max] ?? 0,
+    minCellNumber: min + 1,
+    maxCellNumber: max + 1,
+    minTemperatureC: Math.min(snapshot.t1TempC, snapshot.t2TempC),
+    maxTemperatureC: Math.max(snapshot.t1TempC, snapshot.t2TempC),
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * npm run sim-bms -- --link <path> [--cells 16] [--soc 50] [--profile <name|file>]
+ *                    [--tcp host:port] [--scenario <file>] [--control-port <n>] [--time-scale <x>] [--no-view]
+ *
+ * A virtual JK BMS for a person at a terminal: it answers 4E57 requests on a socat pty whose
+ * bridge end is linked at --link (or on TCP), shows a compact live view, takes commands at a
+ * live prompt (when stdin is a terminal) and from another terminal through the control server
+ * (`node dist/rig/src/ctl.js <port> <command>`), and can play a scenario timeline.
+ * Runs without privileges. Exit codes: 0 after SIGINT/SIGTERM or Ctrl-D, 1 on a start-up error,
+ * 2 on bad arguments.
+ */
+import * as readline from 'node:readline';
+import { parseArgs } from 'node:util';
+import { chargeMosfetOn, dischargeMosfetOn } from '../../bridge/src/protocol/jk/snapshot';
+import { startControlServer } from '../../rig/src/control-server';
+import { startPrompt, type Prompt } from '../../rig/src/prompt';
+import { loadTimeline, playTimeline, type TimelinePlayback } from '../../rig/src/timeline';
+import { PtyLinkSource, TcpLinkSource, type LinkSource } from './links';
+import { listProfiles, loadProfile, withCellCount } from './profile';
+import { renderStatus, signed } from './view';
+import { VirtualBms } from './virtual-bms';
+
+const USAGE = `usage: npm run sim-bms -- (--link <path> | --tcp <host:port>) [options]
+  --link <path>         make a socat pty pair; the bridge opens <path>
+  --tcp <host:port>     listen for one TCP client instead (like an RS485-to-Ethernet converter)
+  --profile <name|file> battery profile (default jk-16s-280ah; known: ${listProfiles().join(', ')})
+  --cells <n>           cell count 4..32 (pack limits scale with it)
+  --soc <pct>           initial state of charge
+  --scenario <file>     play a timeline (scenarios/*.yaml) against this BMS
+  --control-port <n>    control server port on 127.0.0.1 (default 0 = any free port, printed)
+  --time-scale <x>      model seconds per real second (default 1)
+  --no-view             no live view and no status lines (the prompt stays)`;
+
+class UsageError extends Error {}
+
+function parseCli(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      link: { type: 'string' },
+      tcp: { type: 'string' },
+      profile: { type: 'string', default: 'jk-16s-280ah' },
+      cells: { type: 'string' },
+      soc: { type: 'string' },
+      scenario: { type: 'string' },
+      'control-port': { type: 'string', default: '0' },
+      'time-scale': { type: 'string', default: '1' },
+      'no-view': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  const number = (name: string, text: string | undefined, min: number, max: number): number | undefined => {
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`--${name} ${text}: expected a number from ${min} to ${max}`);
+    return value;
+  };
+  if (!values.help && (values.link === undefined) === (values.tcp === undefined)) throw new UsageError('give exactly one of --link <path> or --tcp <host:port>');
+  let tcp: { host: string; port: number } | undefined;
+  if (values.tcp !== undefined) {
+    const m = /^(.+):(\d+)$/.exec(values.tcp);
+    if (!m || Number(m[2]) > 65535) throw new UsageError(`--tcp ${values.tcp}: expected host:port, e.g. 127.0.0.1:8899`);
+    tcp = { host: m[1], port: Number(m[2]) };
+  }
+  return {
+    help: values.help,
+    link: values.link,
+    tcp,
+    profile: values.profile,
+    cells: number('cells', values.cells, 4, 32),
+    soc: number('soc', values.soc, 0, 100),
+    scenario: values.scenario,
+    controlPort: number('control-port', values['control-port'], 0, 65535)!,
+    timeScale: number('time-scale', values['time-scale'], 0.001, 10_000)!,
+    view: !values['no-view'],
+  };
+}
+
+/** One line per second when stdout is not a terminal (logs, CI). */
+function statusLine(bms: VirtualBms): string {
+  const s = bms.liveSnapshot();
+  const faults = bms.faults.describe(bms.now());
+  return (
+    `pack ${(s.packMv / 1000).toFixed(2)}V ${signed(s.currentMa / 1000)}A SoC ${s.socPct}% ` +
+    `cells ${Math.min(...s.cellsMv)}..${Math.max(...s.cellsMv)}mV chg ${chargeMosfetOn(s) ? 'on' : 'off'} dis ${dischargeMosfetOn(s) ? 'on' : 'off'} ` +
+    `protections ${bms.protection.active.join(',') || '-'} faults ${faults.join(', ') || '-'}`
+  );
+}
+
+async function main(argv: string[]): Promise<number> {
+  let cli: ReturnType<typeof parseCli>;
+  try {
+    cli = parseCli(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (cli.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+
+  let profile = loadProfile(cli.profile);
+  if (cli.cells !== undefined) profile = withCellCount(profile, cli.cells);
+  const timeline = cli.scenario === undefined ? undefined : loadTimeline(cli.scenario);
+  const bms = new VirtualBms({ profile, initialSocPct: cli.soc, timeScale: cli.timeScale });
+  const source: LinkSource = cli.tcp ? new TcpLinkSource(cli.tcp.host, cli.tcp.port) : new PtyLinkSource(cli.link!);
+  await bms.serve(source);
+  const control = await startControlServer(bms.commands, { port: cli.controlPort }).catch(async (err: Error) => {
+    await bms.stop();
+    throw new Error(`control server on 127.0.0.1:${cli.controlPort}: ${err.message}`);
+  });
+
+  const out = process.stdout;
+  let prompt: Prompt | undefined;
+  /** Height of the in-place view (TTY stdout without a prompt); text printed below it resets it. */
+  let drawnLines = 0;
+  const say = (text: string): void => {
+    if (prompt) return prompt.print(text);
+    out.write(`${text}\n`);
+    drawnLines = 0;
+  };
+  const draw = (): void => {
+    if (!cli.view) return;
+    if (prompt) return prompt.setStatus(renderStatus(bms));
+    if (!out.isTTY) return void out.write(`${statusLine(bms)}\n`);
+    const lines = renderStatus(bms);
+    readline.moveCursor(out, 0, -drawnLines);
+    readline.clearScreenDown(out);
+    out.write(`${lines.join('\n')}\n`);
+    drawnLines = lines.length;
+  };
+  // A TTY view is cheap to redraw and feels live at 2 Hz; a log gets one line per second.
+  const viewTimer = setInterval(draw, out.isTTY ? 500 : 1000);
+
+  let playback: TimelinePlayback | undefined;
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    (stopping ??= (async () => {
+      clearInterval(viewTimer);
+      playback?.cancel();
+      prompt?.close();
+      await control.close();
+      await bms.stop();
+      finish();
+    })());
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+
+  say(`sim-bms: ${profile.name} (${profile.description}), ${profile.cells} cells, SoC ${bms.battery.socPct.toFixed(0)} %`);
+  say(source instanceof TcpLinkSource ? `bridge: connect to tcp://${cli.tcp!.host}:${source.port}` : `bridge: open ${cli.link}`);
+  say(`control: 127.0.0.1:${control.port}   e.g. node dist/rig/src/ctl.js ${control.port} help`);
+  bms.on('link', (state, detail) => say(`link ${state}: ${detail}`));
+
+  if (process.stdin.isTTY === true && out.isTTY === true) {
+    prompt = startPrompt(bms.commands, { prompt: 'sim-bms> ', onInterrupt: () => void shutdown(), onClose: () => void shutdown() });
+    say('type "help" for commands; Ctrl-C or Ctrl-D quits');
+  }
+  draw();
+
+  if (timeline) {
+    playback = playTimeline(timeline, { bms: bms.commands }, globalThis, (step) => {
+      say(`[scenario ${(step.atMs / 1000).toFixed(1)}s] ${step.line} -> ${step.ok ? step.output : `error: ${step.output}`}`);
+    });
+    void playback.done.then(({ cancelled }) => cancelled || say('[scenario] done; the simulator keeps running'));
+  }
+
+  await finished;
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`sim-bms: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}

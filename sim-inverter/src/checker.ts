@@ -1,0 +1,391 @@
+/**
+ * The virtual inverter's judge: decodes every frame the bridge sends with the bridge's own
+ * codecs (pinned by the golden vectors), checks it against the spec and the profile, checks the
+ * five safety invariants of ARCHITECTURE.md against the true state of the virtual battery, and
+ * records every frame and every violation with its time, so a scenario can assert "no
+ * violation" and "CCL reached 0 within N ms of event X" (MODELS.md §7 lesson 12: a recording
+ * tester with expect-style queries, like cantools' Tester).
+ *
+ * Pure: the caller feeds frames and ticks time (atMs on the same clock as BatteryTruth.atMs).
+ */
+import { formatCanId, type CanFrame } from '../../bridge/src/protocol/can/frame';
+import { PROFILES, type BatteryStatePatch, type CanDecodeResult, type ProfileCodec } from '../../bridge/src/protocol/can';
+import type { Unsubscribe } from '../../bridge/src/transport/types';
+import { PLAUSIBLE_PACK_VOLTAGE_V, PLAUSIBLE_TEMPERATURE_C, type CodecName, type InverterProfile } from './profiles';
+
+/** What the virtual battery really shows; sim-bms's last valid answer to the bridge. */
+export interface ServedTruth {
+  atMs: number;
+  maxCellMv: number;
+  minCellMv: number;
+  packMv: number;
+}
+
+export interface BatteryTruth {
+  lastServed(): ServedTruth | null;
+}
+
+/** The bridge settings the invariants are measured against (its config, or a scenario's). */
+export interface CheckerThresholds {
+  /** Nominal period of the frame set (config can.periodMs). Invariant 5 allows 1.5×. */
+  canPeriodMs: number;
+  /** Configured CVL maximum (invariant 4). */
+  maxChargeVoltageV: number;
+  /** Invariant 1: a cell at or above this must bring CCL to 0 within reactionBoundMs. */
+  chargeStopCellMv: number;
+  /** Invariant 3: a cell at or below this must bring DCL to 0 within reactionBoundMs. */
+  dischargeStopCellMv: number;
+  reactionBoundMs: number;
+  /** Invariant 2: limits must be 0 once the BMS data is older than staleAfterMs + one period. */
+  staleAfterMs: number;
+}
+
+export interface CheckerOptions {
+  profile: InverterProfile;
+  /** Decode with another codec than the profile's (e.g. the silent profile on a Victron bus). */
+  codec?: CodecName;
+  thresholds: CheckerThresholds;
+  /** Without it, invariants 1-3 are not checked (there is nothing to check them against). */
+  truth?: BatteryTruth;
+  /** Keep at most this many frame records (oldest dropped); default: all. */
+  maxFrames?: number;
+}
+
+export const VIOLATION_RULES = [
+  // Invariant 1-3 (ARCHITECTURE.md "Safety invariants").
+  'charge-at-charge-stop',
+  'limits-with-stale-data',
+  'discharge-at-discharge-stop',
+  // Invariant 4.
+  'cvl-zero',
+  'cvl-above-max',
+  'ccl-negative',
+  'dcl-negative',
+  'soc-range',
+  // SMA uses HiResSOC instead of SOC when present (§5.2): the two must agree.
+  'soc-mismatch',
+  // Invariant 5, and an id of the frame set that never came.
+  'period',
+  'missing-id',
+  // Frame format (spec §1: 11-bit ids, DLC ≥ last used byte) and codec verdicts.
+  'extended-id',
+  'dlc',
+  'bad-value',
+  // Profile rules.
+  'forbidden-id',
+  'unexpected-id',
+  'min-interval',
+  'cvl-window',
+  'dvl-window',
+  // Plausibility (spec §3.3 item 2).
+  'soh-range',
+  'voltage-range',
+  'temperature-range',
+] as const;
+export type ViolationRule = (typeof VIOLATION_RULES)[number];
+
+export interface Violation {
+  atMs: number;
+  rule: ViolationRule;
+  id?: number;
+  detail: string;
+}
+
+export interface FrameRecord {
+  atMs: number;
+  frame: CanFrame;
+  /** The codec's verdict; null for frames the codec is not asked about (extended or forbidden ids). */
+  decoded: CanDecodeResult | null;
+}
+
+/** The patch of a record that decoded cleanly, for predicates ("CCL reached 0"). */
+export function patchOf(record: FrameRecord): BatteryStatePatch | undefined {
+  return record.decoded?.ok === true ? record.decoded.patch : undefined;
+}
+
+/** SOC travels in whole percent; a HiResSOC within 1 % of it is the same reading. */
+const SOC_RESOLUTION_PCT = 1;
+
+/** CVL travels in 0.1 V steps; a configured maximum that is not a multiple rounds either way. */
+const CVL_RESOLUTION_V = 0.05;
+
+export class Checker {
+  readonly codec: ProfileCodec;
+  private readonly profile: InverterProfile;
+  private readonly thresholds: CheckerThresholds;
+  private readonly truth: BatteryTruth | undefined;
+  private readonly maxFrames: number;
+  private readonly frameIds: ReadonlySet<number>;
+  private readonly records: FrameRecord[] = [];
+  private readonly found: Violation[] = [];
+  private readonly listeners = new Set<(v: Violation) => void>();
+
+  // Invariant 5 bookkeeping: when each id of the frame set was last seen, when the current
+  // stretch of uninterrupted transmission began, and which overdue ids were already reported.
+  private readonly lastSeen = new Map<number, number>();
+  private lastAnyMs: number | null = null;
+  private activeSinceMs = 0;
+  private readonly reportedOverdue = new Set<number>();
+
+  // Invariants 1 and 3: since when the newest BMS data shows a cell past a stop threshold.
+  private highCellSinceMs: number | null = null;
+  private lowCellSinceMs: number | null = null;
+
+  constructor(options: CheckerOptions) {
+    this.profile = options.profile;
+    this.codec = PROFILES[options.codec ?? options.profile.codec];
+    this.thresholds = options.thresholds;
+    this.truth = options.truth;
+    this.maxFrames = options.maxFrames ?? Number.POSITIVE_INFINITY;
+    this.frameIds = new Set(this.codec.frameIds);
+  }
+
+  /** Every recorded frame, oldest first. */
+  get frames(): readonly FrameRecord[] {
+    return this.records;
+  }
+
+  /** Every violation, oldest first. */
+  get violations(): readonly Violation[] {
+    return this.found;
+  }
+
+  onViolation(listener: (violation: Violation) => void): Unsubscribe {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** When an id of the frame set was last received. */
+  lastSeenMs(id: number): number | undefined {
+    return this.lastSeen.get(id);
+  }
+
+  /** Forgets recorded frames and violations; timing state is kept so checks stay honest. */
+  clear(): void {
+    this.records.length = 0;
+    this.found.length = 0;
+  }
+
+  /** The first recorded frame at or after sinceMs that matches. */
+  firstFrameAfter(sinceMs: number, predicate: (record: FrameRecord) => boolean): FrameRecord | undefined {
+    return this.records.find((r) => r.atMs >= sinceMs && predicate(r));
+  }
+
+  /** Milliseconds from sinceMs to the first matching frame at or after it; undefined = none yet. */
+  timeUntil(predicate: (record: FrameRecord) => boolean, sinceMs: number): number | undefined {
+    const record = this.firstFrameAfter(sinceMs, predicate);
+    return record === undefined ? undefined : record.atMs - sinceMs;
+  }
+
+  /** Checks a received frame and records it. */
+  feed(frame: CanFrame, atMs: number): FrameRecord {
+    this.sampleTruth();
+    this.checkTiming(atMs);
+    const decoded = this.classify(frame, atMs);
+    const record: FrameRecord = { atMs, frame, decoded };
+    this.records.push(record);
+    if (this.records.length > this.maxFrames) this.records.shift();
+    if (decoded?.ok === true) this.checkPatch(decoded.patch, frame, atMs);
+    return record;
+  }
+
+  /** Lets time pass without a frame: periods and missing ids are judged here too. */
+  tick(atMs: number): void {
+    this.sampleTruth();
+    this.checkTiming(atMs);
+  }
+
+  /**
+   * The inverter could not hear the bus until now (off the bus, adapter bus-off or unplugged):
+   * the gap is not the bridge's, so timing starts afresh with the next frame.
+   */
+  resync(): void {
+    this.lastAnyMs = null;
+    this.reportedOverdue.clear();
+  }
+
+  private report(atMs: number, rule: ViolationRule, detail: string, id?: number): void {
+    const violation: Violation = id === undefined ? { atMs, rule, detail } : { atMs, rule, id, detail };
+    this.found.push(violation);
+    for (const listener of this.listeners) listener(violation);
+  }
+
+  /** Id-level rules, timing bookkeeping, then the codec; returns the codec's verdict. */
+  private classify(frame: CanFrame, atMs: number): CanDecodeResult | null {
+    const name = formatCanId(frame);
+    if (frame.ext === true) {
+      // §1: the whole family is 11-bit; §6.1: "Extended frames (29-bit) seem to get ignored by Venus OS".
+      this.report(atMs, 'extended-id', `29-bit id ${name}: the 0x35x family uses 11-bit ids (spec §1)`, frame.id);
+      return null;
+    }
+    if (this.profile.forbiddenIds.includes(frame.id)) {
+      this.report(atMs, 'forbidden-id', `0x${name} must not be sent to a ${this.profile.name} inverter`, frame.id);
+      return null;
+    }
+    if (this.profile.allowedIds !== null && !this.profile.allowedIds.includes(frame.id)) {
+      this.report(atMs, 'unexpected-id', `0x${name} is not an id a ${this.profile.name} inverter allows (spec §5.1)`, frame.id);
+    }
+    if (this.frameIds.has(frame.id)) this.noteSeen(frame.id, atMs);
+
+    const decoded = this.codec.decode(frame);
+    if (!decoded.ok && decoded.code === 'BAD_DLC') this.report(atMs, 'dlc', `0x${name}: ${decoded.detail}`, frame.id);
+    if (!decoded.ok && decoded.code === 'BAD_VALUE') this.report(atMs, 'bad-value', `0x${name}: ${decoded.detail}`, frame.id);
+    return decoded;
+  }
+
+  private noteSeen(id: number, atMs: number): void {
+    const gapMs = this.lastAnyMs === null ? Number.POSITIVE_INFINITY : atMs - this.lastAnyMs;
+    if (gapMs > this.thresholds.staleAfterMs) {
+      // Quiet for longer than the bridge needs to call its own data stale: it stopped on purpose
+      // (idle, fault silence) or lost its transport, and now starts again; not a late frame.
+      this.activeSinceMs = atMs;
+      this.reportedOverdue.clear();
+    } else if (gapMs > this.periodBoundMs()) {
+      // Every id paused past the bound and the set resumes: a slow cycle, so each id is late.
+      this.reportOverdue(atMs);
+    }
+    this.lastAnyMs = atMs;
+    const previous = this.lastSeen.get(id);
+    const minInterval = this.profile.minIntervalMs;
+    if (minInterval !== null && previous !== undefined && atMs - previous < minInterval) {
+      this.report(
+        atMs,
+        'min-interval',
+        `0x${formatCanId({ id })} again after ${atMs - previous} ms (inhibit time ${minInterval} ms, spec §5.1)`,
+        id,
+      );
+    }
+    this.lastSeen.set(id, atMs);
+    this.reportedOverdue.delete(id);
+  }
+
+  private periodBoundMs(): number {
+    return 1.5 * this.thresholds.canPeriodMs;
+  }
+
+  /**
+   * Invariant 5 while the bridge transmits (some id of the set arrived within the bound): an id
+   * that others overtook is late now. A pause of the whole set is judged when it ends (noteSeen),
+   * because only then is it clear whether the bridge was slow or stopped.
+   */
+  private checkTiming(atMs: number): void {
+    if (this.lastAnyMs === null || atMs - this.lastAnyMs > this.periodBoundMs()) return;
+    this.reportOverdue(atMs);
+  }
+
+  /** Reports each id of the set not seen within the bound, once per overdue stretch. */
+  private reportOverdue(atMs: number): void {
+    const bound = this.periodBoundMs();
+    for (const id of this.frameIds) {
+      if (this.reportedOverdue.has(id)) continue;
+      const seen = this.lastSeen.get(id);
+      const since = Math.max(seen ?? Number.NEGATIVE_INFINITY, this.activeSinceMs);
+      if (atMs - since <= bound) continue;
+      this.reportedOverdue.add(id);
+      const name = `0x${formatCanId({ id })}`;
+      if (seen !== undefined && seen >= this.activeSinceMs) {
+        this.report(atMs, 'period', `${name} not seen for ${atMs - seen} ms (bound ${bound} ms = 1.5 × ${this.thresholds.canPeriodMs})`, id);
+      } else {
+        this.report(atMs, 'missing-id', `${name} of the ${this.codec.name} frame set not sent in ${atMs - this.activeSinceMs} ms of transmission`, id);
+      }
+    }
+  }
+
+  private sampleTruth(): void {
+    const served = this.truth?.lastServed();
+    if (served == null) return;
+    // The first served snapshot past a threshold starts the reaction clock; sampling happens at
+    // every frame and tick, so at worst a snapshot between two samples starts it a little late.
+    if (served.maxCellMv >= this.thresholds.chargeStopCellMv) this.highCellSinceMs ??= served.atMs;
+    else this.highCellSinceMs = null;
+    if (served.minCellMv <= this.thresholds.dischargeStopCellMv) this.lowCellSinceMs ??= served.atMs;
+    else this.lowCellSinceMs = null;
+  }
+
+  private checkPatch(patch: BatteryStatePatch, frame: CanFrame, atMs: number): void {
+    const id = frame.id;
+    const t = this.thresholds;
+    const p = this.profile;
+    const cvl = patch.chargeVoltageV;
+    if (cvl !== undefined) {
+      if (cvl === 0) {
+        this.report(atMs, 'cvl-zero', 'CVL 0 V: Victron discharges at full power, Deye raises W31 (spec §10.4)', id);
+      } else {
+        if (cvl > t.maxChargeVoltageV + CVL_RESOLUTION_V) {
+          this.report(atMs, 'cvl-above-max', `CVL ${fmt(cvl)} V above the configured maximum ${t.maxChargeVoltageV} V`, id);
+        }
+        if (cvl < p.cvlWindowV[0] || cvl > p.cvlWindowV[1]) {
+          this.report(atMs, 'cvl-window', `CVL ${fmt(cvl)} V outside ${p.name}'s ${p.cvlWindowV[0]}-${p.cvlWindowV[1]} V`, id);
+        }
+      }
+    }
+    const dvl = patch.dischargeVoltageV;
+    if (dvl !== undefined && p.dvlWindowV !== null && (dvl < p.dvlWindowV[0] || dvl > p.dvlWindowV[1])) {
+      this.report(atMs, 'dvl-window', `DVL ${fmt(dvl)} V outside ${p.name}'s ${p.dvlWindowV[0]}-${p.dvlWindowV[1]} V`, id);
+    }
+    const ccl = patch.chargeCurrentLimitA;
+    const dcl = patch.dischargeCurrentLimitA;
+    if (ccl !== undefined && ccl < 0) this.report(atMs, 'ccl-negative', `CCL ${fmt(ccl)} A`, id);
+    if (dcl !== undefined && dcl < 0) this.report(atMs, 'dcl-negative', `DCL ${fmt(dcl)} A: inverters ignore or misread it (spec §10.8)`, id);
+    for (const [what, value] of [
+      ['SOC', patch.socPct],
+      ['hi-res SOC', patch.socHiResPct ?? undefined],
+    ] as const) {
+      if (value !== undefined && (value < 0 || value > 100)) this.report(atMs, 'soc-range', `${what} ${value} % outside 0-100`, id);
+    }
+    const hiRes = patch.socHiResPct;
+    if (p.usesHiResSoc && hiRes != null && patch.socPct !== undefined && Math.abs(hiRes - patch.socPct) >= SOC_RESOLUTION_PCT) {
+      this.report(atMs, 'soc-mismatch', `HiResSOC ${hiRes} % but SOC ${patch.socPct} %: ${p.name} uses HiResSOC when present (spec §5.2)`, id);
+    }
+    if (patch.sohPct !== undefined && (patch.sohPct < 0 || patch.sohPct > 100)) {
+      this.report(atMs, 'soh-range', `SOH ${patch.sohPct} % outside 0-100`, id);
+    }
+    const v = patch.voltageV;
+    if (v !== undefined && (v < PLAUSIBLE_PACK_VOLTAGE_V[0] || v > PLAUSIBLE_PACK_VOLTAGE_V[1])) {
+      this.report(atMs, 'voltage-range', `pack voltage ${fmt(v)} V is not a 48 V battery (spec §3.3, §10.3)`, id);
+    }
+    const temp = patch.temperatureC;
+    if (temp !== undefined && (temp < PLAUSIBLE_TEMPERATURE_C[0] || temp > PLAUSIBLE_TEMPERATURE_C[1])) {
+      this.report(atMs, 'temperature-range', `temperature ${fmt(temp)} °C is implausible`, id);
+    }
+    this.checkInvariants(ccl, dcl, id, atMs);
+  }
+
+  /** Invariants 1-3 against the virtual battery's truth. */
+  private checkInvariants(ccl: number | undefined, dcl: number | undefined, id: number, atMs: number): void {
+    if (this.truth === undefined || (ccl === undefined && dcl === undefined)) return;
+    const t = this.thresholds;
+    const chargeAllowed = ccl !== undefined && ccl > 0;
+    const dischargeAllowed = dcl !== undefined && dcl > 0;
+    if (!chargeAllowed && !dischargeAllowed) return;
+
+    const served = this.truth.lastServed();
+    const ageMs = served === null ? null : atMs - served.atMs;
+    if (ageMs === null || ageMs > t.staleAfterMs + t.canPeriodMs) {
+      const age = ageMs === null ? 'the BMS has served no data' : `the newest BMS data is ${ageMs} ms old`;
+      this.report(atMs, 'limits-with-stale-data', `CCL ${fmt(ccl ?? 0)} A / DCL ${fmt(dcl ?? 0)} A while ${age} (bound ${t.staleAfterMs} + ${t.canPeriodMs} ms)`, id);
+    }
+    if (chargeAllowed && this.highCellSinceMs !== null && atMs - this.highCellSinceMs > t.reactionBoundMs) {
+      this.report(
+        atMs,
+        'charge-at-charge-stop',
+        `CCL ${fmt(ccl)} A ${atMs - this.highCellSinceMs} ms after a cell reached ${served?.maxCellMv} mV ≥ ${t.chargeStopCellMv} mV (bound ${t.reactionBoundMs} ms)`,
+        id,
+      );
+    }
+    // ARCHITECTURE.md states invariant 3 without a bound; the bridge learns of the cell by the
+    // same poll as for invariant 1, so the same reaction bound applies.
+    if (dischargeAllowed && this.lowCellSinceMs !== null && atMs - this.lowCellSinceMs > t.reactionBoundMs) {
+      this.report(
+        atMs,
+        'discharge-at-discharge-stop',
+        `DCL ${fmt(dcl)} A ${atMs - this.lowCellSinceMs} ms after a cell fell to ${served?.minCellMv} mV ≤ ${t.dischargeStopCellMv} mV (bound ${t.reactionBoundMs} ms)`,
+        id,
+      );
+    }
+  }
+}
+
+function fmt(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toFixed(2).replace(/0$/, '');
+}

@@ -1,0 +1,213 @@
+/**
+ * npm run sim-inverter -- --can <spec> [--profile <name>] [--codec <codec>] [--demand <W|A>]
+ *                         [--scenario <file>] [--control-port <n>] [--period-ms <ms>] [--max-cvl <V>] [--no-view]
+ *
+ * A virtual inverter for a person at a terminal: it joins the CAN bus as the chosen profile,
+ * answers with that brand's heartbeat, shows the battery as the inverter decodes it (limits,
+ * SOC, flags, alarms, frame ages, violations), takes commands at a live prompt (when stdin is a
+ * terminal) and from another terminal through the control server
+ * (`node dist/rig/src/ctl.js <port> <command>`), and can play a scenario timeline.
+ *
+ * --can slcan-pty:<link> needs no privileges: the bridge then runs with --can slcan:<link>.
+ * Exit codes: 0 after SIGINT/SIGTERM or Ctrl-D, 1 on a start-up error, 2 on bad arguments.
+ */
+import * as readline from 'node:readline';
+import { parseArgs } from 'node:util';
+import { systemClock } from '../../bridge/src/clock';
+import { createCanBus, parseCanSpec } from '../../bridge/src/transport/spec';
+import type { CanBus } from '../../bridge/src/transport/types';
+import { startControlServer } from '../../rig/src/control-server';
+import { startPrompt, type Prompt } from '../../rig/src/prompt';
+import { loadTimeline, playTimeline, type TimelinePlayback } from '../../rig/src/timeline';
+import { formatViolation, renderStatusLine, renderView } from './view';
+import { parseDemand } from './inverter-commands';
+import { INVERTER_PROFILE_NAMES, isInverterProfileName, type CodecName } from './profiles';
+import { PROFILES } from '../../bridge/src/protocol/can';
+import { SlcanPtyEndpoint } from './slcan-pty';
+import { VirtualInverter } from './virtual-inverter';
+
+const CODEC_NAMES = Object.keys(PROFILES) as CodecName[];
+
+const USAGE = `usage: npm run sim-inverter -- --can <spec> [options]
+  --can <spec>          socketcan:<iface> (vcan0 or a real interface)
+                        slcan-pty:<link>  make a pty at <link> and play the SLCAN adapter there
+                                          (the bridge opens --can slcan:<link>)
+                        slcan:<path>[@bitrate]  use a real SLCAN adapter
+  --profile <name>      ${INVERTER_PROFILE_NAMES.join(' | ')} (default pylon-lv)
+  --codec <codec>       decode with this codec instead of the profile's (${CODEC_NAMES.join(', ')})
+  --demand <W|A>        initial demand, e.g. 3000W (surplus) or -20A (load); default 0A
+  --scenario <file>     play a timeline (scenarios/*.yaml; "inverter:" steps) against this inverter
+  --control-port <n>    control server port on 127.0.0.1 (default 0 = any free port, printed)
+  --period-ms <ms>      the bridge's frame-set period the checker expects (default: bridge default)
+  --max-cvl <V>         the bridge's configured CVL maximum (default 58.4)
+  --no-view             no live view and no status lines (the prompt stays)`;
+
+class UsageError extends Error {}
+
+function parseCli(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      can: { type: 'string' },
+      profile: { type: 'string', default: 'pylon-lv' },
+      codec: { type: 'string' },
+      demand: { type: 'string' },
+      scenario: { type: 'string' },
+      'control-port': { type: 'string', default: '0' },
+      'period-ms': { type: 'string' },
+      'max-cvl': { type: 'string' },
+      'no-view': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  const number = (name: string, text: string | undefined, min: number, max: number): number | undefined => {
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`--${name} ${text}: expected a number from ${min} to ${max}`);
+    return value;
+  };
+  if (values.help) return { help: true as const };
+  if (values.can === undefined) throw new UsageError('--can <spec> is required');
+  const can = values.can.trim();
+  let bus: { kind: 'slcan-pty'; link: string } | { kind: 'other'; spec: string };
+  if (can.startsWith('slcan-pty:')) {
+    const link = can.slice('slcan-pty:'.length);
+    if (!link.startsWith('/')) throw new UsageError(`--can ${can}: slcan-pty needs an absolute link path, e.g. slcan-pty:/tmp/inverter`);
+    bus = { kind: 'slcan-pty', link };
+  } else {
+    const parsed = parseCanSpec(can);
+    if (!parsed.ok) throw new UsageError(`--can: ${parsed.error}, or slcan-pty:<link>`);
+    if (parsed.spec.kind === 'stdout') throw new UsageError('--can stdout: an inverter needs a bus to listen on');
+    bus = { kind: 'other', spec: can };
+  }
+  if (!isInverterProfileName(values.profile)) throw new UsageError(`--profile ${values.profile}: expected one of ${INVERTER_PROFILE_NAMES.join(', ')}`);
+  const codec = values.codec;
+  if (codec !== undefined && !(CODEC_NAMES as string[]).includes(codec)) throw new UsageError(`--codec ${codec}: expected one of ${CODEC_NAMES.join(', ')}`);
+  let demand;
+  try {
+    demand = values.demand === undefined ? undefined : parseDemand(values.demand);
+  } catch (err) {
+    throw new UsageError(`--demand: ${(err as Error).message}`);
+  }
+  return {
+    help: false as const,
+    bus,
+    profile: values.profile,
+    codec: codec as CodecName | undefined,
+    demand,
+    scenario: values.scenario,
+    controlPort: number('control-port', values['control-port'], 0, 65535)!,
+    periodMs: number('period-ms', values['period-ms'], 10, 600_000),
+    maxCvl: number('max-cvl', values['max-cvl'], 1, 1000),
+    view: !values['no-view'],
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let cli: ReturnType<typeof parseCli>;
+  try {
+    cli = parseCli(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (cli.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+
+  const timeline = cli.scenario === undefined ? undefined : loadTimeline(cli.scenario);
+  const endpoint = cli.bus.kind === 'slcan-pty' ? await SlcanPtyEndpoint.open({ link: cli.bus.link, clock: systemClock }) : undefined;
+  const bus: CanBus = endpoint?.bus ?? createCanBus((cli.bus as { spec: string }).spec);
+  const thresholds = {
+    ...(cli.periodMs === undefined ? {} : { canPeriodMs: cli.periodMs }),
+    ...(cli.maxCvl === undefined ? {} : { maxChargeVoltageV: cli.maxCvl }),
+  };
+  // A long manual run must not grow without bound; 100 000 frames is well over an hour of traffic.
+  const inverter = new VirtualInverter({ profile: cli.profile, bus, codec: cli.codec, thresholds, transportFaults: endpoint, maxFrames: 100_000 });
+  if (cli.demand) inverter.setDemand(cli.demand);
+  try {
+    await inverter.start();
+  } catch (err) {
+    await endpoint?.close();
+    throw err;
+  }
+  const control = await startControlServer(inverter.commands, { port: cli.controlPort }).catch(async (err: Error) => {
+    await inverter.stop();
+    await endpoint?.close();
+    throw new Error(`control server on 127.0.0.1:${cli.controlPort}: ${err.message}`);
+  });
+
+  const out = process.stdout;
+  let prompt: Prompt | undefined;
+  /** Height of the in-place view (TTY stdout without a prompt); text printed below it resets it. */
+  let drawnLines = 0;
+  const say = (text: string): void => {
+    if (prompt) return prompt.print(text);
+    out.write(`${text}\n`);
+    drawnLines = 0;
+  };
+  const origin = inverter.startedAtMs;
+  const draw = (): void => {
+    if (!cli.view) return;
+    if (prompt) return prompt.setStatus(renderView(inverter, origin));
+    if (!out.isTTY) return void out.write(`${renderStatusLine(inverter, origin)}\n`);
+    const lines = renderView(inverter, origin);
+    readline.moveCursor(out, 0, -drawnLines);
+    readline.clearScreenDown(out);
+    out.write(`${lines.join('\n')}\n`);
+    drawnLines = lines.length;
+  };
+  // A TTY view is cheap to redraw and feels live at 2 Hz; a log gets one line per second.
+  const viewTimer = setInterval(draw, out.isTTY ? 500 : 1000);
+  const stopViolations = inverter.checker.onViolation((v) => say(`violation ${formatViolation(v, origin)}`));
+
+  let playback: TimelinePlayback | undefined;
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    (stopping ??= (async () => {
+      clearInterval(viewTimer);
+      stopViolations();
+      playback?.cancel();
+      prompt?.close();
+      await control.close();
+      await inverter.stop();
+      await endpoint?.close();
+      finish();
+    })());
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+
+  say(`sim-inverter: ${inverter.profile.label}, decoding ${inverter.checker.codec.name}, on ${bus.description}`);
+  if (endpoint) say(`bridge: --can slcan:${endpoint.link}`);
+  say(`control: 127.0.0.1:${control.port}   e.g. node dist/rig/src/ctl.js ${control.port} help`);
+
+  if (process.stdin.isTTY === true && out.isTTY === true) {
+    prompt = startPrompt(inverter.commands, { prompt: 'sim-inverter> ', onInterrupt: () => void shutdown(), onClose: () => void shutdown() });
+    say('type "help" for commands; Ctrl-C or Ctrl-D quits');
+  }
+  draw();
+
+  if (timeline) {
+    playback = playTimeline(timeline, { inverter: inverter.commands }, globalThis, (step) => {
+      say(`[scenario ${(step.atMs / 1000).toFixed(1)}s] ${step.line} -> ${step.ok ? step.output : `error: ${step.output}`}`);
+    });
+    void playback.done.then(({ cancelled }) => cancelled || say('[scenario] done; the simulator keeps running'));
+  }
+
+  await finished;
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`sim-inverter: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,386 @@
+/**
+ * The virtual inverter, in-process: joins a CanBus as a chosen inverter profile, sends that
+ * brand's heartbeat, checks every battery frame (checker.ts), keeps the decoded battery as the
+ * inverter sees it, and runs the power stage (inverter-model.ts) whose current flows into the
+ * virtual battery (closed loop with sim-bms through CurrentSink).
+ *
+ *   const inverter = new VirtualInverter({ profile: 'pylon-lv', bus, truth, sink });
+ *   await inverter.start();
+ *   inverter.setDemand({ unit: 'W', watts: 3000 });
+ *   inverter.checker.violations            // scenario: expect none
+ *   inverter.checker.timeUntil(r => patchOf(r)?.chargeCurrentLimitA === 0, eventAtMs)
+ *
+ * Time comes from an injectable clock (default: the global timers), so fake timers drive it all.
+ */
+import { systemClock, type Clock } from '../../bridge/src/clock';
+import { bridgeConfigSchema } from '../../bridge/src/config/schema';
+import { mergeBatteryState, type BatteryStatePatch, type CanFrame } from '../../bridge/src/protocol/can';
+import type { CanBus, Unsubscribe } from '../../bridge/src/transport/types';
+import type { CommandSet } from '../../rig/src/commands';
+import { Checker, type BatteryTruth, type CheckerThresholds } from './checker';
+import { createInverterCommands } from './inverter-commands';
+import { Heartbeat, type SmaReport } from './heartbeat';
+import { InverterModel, type BatteryCommands, type Demand, type InverterModelOptions } from './inverter-model';
+import { INVERTER_PROFILES, type CodecName, type InverterProfile, type InverterProfileName } from './profiles';
+import type { TransportFaults } from './slcan-pty';
+
+/** Where the inverter's current goes: sim-bms's VirtualBms.setCurrentA (+ = charging). */
+export interface CurrentSink {
+  setCurrentA(amps: number): void;
+}
+
+export interface VirtualInverterOptions {
+  profile: InverterProfileName | InverterProfile;
+  bus: CanBus;
+  /** Decode with another codec than the profile's (e.g. the silent profile on a Victron bus). */
+  codec?: CodecName;
+  /** The virtual battery's truth, for invariants 1-3 and the DC voltage the inverter measures. */
+  truth?: BatteryTruth;
+  sink?: CurrentSink;
+  /** Defaults: defaultThresholds(). */
+  thresholds?: Partial<CheckerThresholds>;
+  model?: Partial<InverterModelOptions>;
+  clock?: Clock;
+  /** Power stage and checker tick period. */
+  stepMs?: number;
+  /** Bus-off / junk / unplug towards the bridge, where the transport offers them (slcan-pty). */
+  transportFaults?: TransportFaults;
+  /** Random source for garbage frames. */
+  random?: () => number;
+  /** Keep at most this many frame records (long manual runs). */
+  maxFrames?: number;
+}
+
+/**
+ * The bridge's own defaults (its config schema), so a scenario that does not override them
+ * judges the bridge by the settings it runs with. The reaction bound is one BMS poll, its reply
+ * timeout and one CAN period: the bridge sends a limit decrease at once (ARCHITECTURE.md bus
+ * table), so it must be on the bus within that. The CVL maximum is 16 S × 3.65 V, the LiFePO4
+ * maximum; scenarios with other packs pass their own.
+ */
+export function defaultThresholds(): CheckerThresholds {
+  const config = bridgeConfigSchema.parse({});
+  return {
+    canPeriodMs: config.can.periodMs,
+    staleAfterMs: config.state.staleAfterMs,
+    chargeStopCellMv: config.control.chargeStopCellMv,
+    dischargeStopCellMv: config.control.dischargeStopCellMv,
+    reactionBoundMs: config.bms.pollIntervalMs + config.bms.replyTimeoutMs + config.can.periodMs,
+    maxChargeVoltageV: 58.4,
+  };
+}
+
+export interface InverterFaultState {
+  heartbeat: boolean;
+  lateMs: number;
+  /** Off the bus until this time (null = not off the bus; Infinity = until on-bus). */
+  offBusUntilMs: number | null;
+  busOff: boolean;
+  unplugged: boolean;
+  /** SMA quick stop (0x00F) received: standby until the start command (§5.2). */
+  quickStopped: boolean;
+}
+
+export type InverterLinkState = 'ok' | 'waiting' | 'timed-out' | 'quick-stop';
+
+export interface SendStats {
+  sent: number;
+  failed: number;
+  lastError: string | null;
+}
+
+export class VirtualInverter {
+  readonly profile: InverterProfile;
+  readonly checker: Checker;
+  readonly model: InverterModel;
+  readonly heartbeat: Heartbeat;
+  readonly thresholds: CheckerThresholds;
+  readonly transportFaults: TransportFaults | undefined;
+  /** help, status, demand, heartbeat, late, off-bus, inject, garbage, bus-off, ... (inverter-commands.ts). */
+  readonly commands: CommandSet;
+  private readonly bus: CanBus;
+  private readonly clock: Clock;
+  private readonly truth: BatteryTruth | undefined;
+  private readonly sink: CurrentSink | undefined;
+  private readonly stepMs: number;
+  private readonly random: () => number;
+  private decodedState: BatteryStatePatch = {};
+  private readonly received = new Map<number, number>();
+  private readonly stats: SendStats = { sent: 0, failed: 0, lastError: null };
+  private unsubscribe: Unsubscribe[] = [];
+  private stepTimer: unknown;
+  private offBusTimer: unknown;
+  private lastStepMs = 0;
+  private startedAt = 0;
+  private running = false;
+  private offBusUntil: number | null = null;
+  private quickStop = false;
+  /** The inverter could not hear the bus since the last resync of the checker. */
+  private deaf = false;
+
+  constructor(options: VirtualInverterOptions) {
+    this.profile = typeof options.profile === 'string' ? INVERTER_PROFILES[options.profile] : options.profile;
+    this.bus = options.bus;
+    this.clock = options.clock ?? systemClock;
+    this.truth = options.truth;
+    this.sink = options.sink;
+    this.stepMs = options.stepMs ?? 100;
+    this.random = options.random ?? Math.random;
+    this.transportFaults = options.transportFaults;
+    this.thresholds = { ...defaultThresholds(), ...options.thresholds };
+    this.checker = new Checker({
+      profile: this.profile,
+      codec: options.codec,
+      thresholds: this.thresholds,
+      truth: options.truth,
+      maxFrames: options.maxFrames,
+    });
+    this.model = new InverterModel({ aboveCvl: this.profile.aboveCvl, chargeBelowCvlV: this.profile.chargeBelowCvlV, ...options.model });
+    this.heartbeat = new Heartbeat({
+      profile: this.profile,
+      clock: this.clock,
+      send: (frame) => this.transmit(frame),
+      smaReport: () => this.smaReport(),
+    });
+    this.commands = createInverterCommands(this);
+  }
+
+  /** The battery as the inverter has decoded it so far (every patch merged). */
+  get decoded(): BatteryStatePatch {
+    return this.decodedState;
+  }
+
+  /** When each id was last received (any id, battery or foreign). */
+  get lastReceived(): ReadonlyMap<number, number> {
+    return this.received;
+  }
+
+  get sendStats(): Readonly<SendStats> {
+    return this.stats;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  get now(): number {
+    return this.clock.now();
+  }
+
+  /** When start() ran (0 before). */
+  get startedAtMs(): number {
+    return this.startedAt;
+  }
+
+  get faults(): InverterFaultState {
+    return {
+      heartbeat: this.heartbeat.enabled,
+      lateMs: this.heartbeat.lateMs,
+      offBusUntilMs: this.offBusUntil,
+      busOff: this.transportFaults?.isBusOff ?? false,
+      unplugged: this.transportFaults?.isUnplugged ?? false,
+      quickStopped: this.quickStop,
+    };
+  }
+
+  /**
+   * Whether the inverter uses the battery: 'ok', 'waiting' (nothing received yet), 'timed-out'
+   * (the profile's battery timeout: SMA F952 after 60 s without 0x355, §5.5; Victron 3 s without
+   * 0x351, §6.1) or 'quick-stop' (SMA 0x00F, until the start command, §5.2).
+   */
+  get link(): InverterLinkState {
+    if (this.quickStop) return 'quick-stop';
+    const timeout = this.profile.batteryTimeout;
+    const seen = this.received.get(timeout.id);
+    if (this.clock.now() - (seen ?? this.startedAt) > timeout.ms) return 'timed-out';
+    return seen === undefined ? 'waiting' : 'ok';
+  }
+
+  /** The link state in words, with the profile's code for a timeout. */
+  describeLink(): string {
+    const t = this.profile.batteryTimeout;
+    switch (this.link) {
+      case 'ok':
+        return 'using the battery';
+      case 'waiting':
+        return 'waiting for the battery';
+      case 'timed-out':
+        return `${t.code}: no 0x${t.id.toString(16).toUpperCase()} for over ${t.ms / 1000} s`;
+      case 'quick-stop':
+        return 'quick stop (0x00F): standby until start';
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    if (!this.bus.isOpen) await this.bus.open();
+    this.running = true;
+    this.startedAt = this.clock.now();
+    this.lastStepMs = this.startedAt;
+    this.unsubscribe = [this.bus.onFrame((frame) => this.onFrame(frame))];
+    this.heartbeat.start();
+    this.scheduleStep();
+  }
+
+  /** Stops everything and closes the bus. The current into the battery drops to 0. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    for (const off of this.unsubscribe) off();
+    this.unsubscribe = [];
+    this.heartbeat.stop();
+    for (const timer of [this.stepTimer, this.offBusTimer]) if (timer !== undefined) this.clock.clearTimeout(timer);
+    this.stepTimer = undefined;
+    this.offBusTimer = undefined;
+    this.sink?.setCurrentA(0);
+    await this.bus.close();
+  }
+
+  setDemand(demand: Demand): void {
+    this.model.setDemand(demand);
+  }
+
+  /** The "off-bus" fault: hears and sends nothing for durationMs, or until onBus() with null. */
+  goOffBus(durationMs: number | null): void {
+    if (this.offBusTimer !== undefined) this.clock.clearTimeout(this.offBusTimer);
+    this.offBusTimer = undefined;
+    this.offBusUntil = durationMs === null ? Number.POSITIVE_INFINITY : this.clock.now() + durationMs;
+    this.deaf = true;
+    if (durationMs !== null) this.offBusTimer = this.clock.setTimeout(() => this.onBus(), durationMs);
+  }
+
+  onBus(): void {
+    if (this.offBusTimer !== undefined) this.clock.clearTimeout(this.offBusTimer);
+    this.offBusTimer = undefined;
+    this.offBusUntil = null;
+  }
+
+  /** SMA: leave the quick-stop standby, as the manual start on the SI does (§5.2). */
+  restart(): void {
+    this.quickStop = false;
+  }
+
+  /** Sends a frame of someone else's choosing (a foreign node on the bus). */
+  inject(frame: CanFrame): void {
+    this.transmit(frame, true);
+  }
+
+  /** Sends count frames with random 11-bit ids and random data (a noisy or misconfigured node). */
+  injectGarbage(count: number): CanFrame[] {
+    const frames: CanFrame[] = [];
+    for (let i = 0; i < count; i++) {
+      const data = new Uint8Array(Math.floor(this.random() * 9));
+      for (let j = 0; j < data.length; j++) data[j] = Math.floor(this.random() * 256);
+      frames.push({ id: Math.floor(this.random() * 0x800), data });
+    }
+    for (const frame of frames) this.transmit(frame, true);
+    return frames;
+  }
+
+  private get isOffBus(): boolean {
+    return this.offBusUntil !== null;
+  }
+
+  /** Off the bus, or the adapter cannot pass the bridge's frames (bus-off, unplugged). */
+  private get hearing(): boolean {
+    return !this.isOffBus && !(this.transportFaults?.isBusOff ?? false) && !(this.transportFaults?.isUnplugged ?? false);
+  }
+
+  /** After a deaf stretch the checker must not blame the gap on the bridge (Checker.resync). */
+  private listen(): boolean {
+    if (!this.hearing) {
+      this.deaf = true;
+      return false;
+    }
+    if (this.deaf) {
+      this.checker.resync();
+      this.deaf = false;
+    }
+    return true;
+  }
+
+  private transmit(frame: CanFrame, evenOffBus = false): void {
+    if (!this.running || (this.isOffBus && !evenOffBus)) return;
+    this.bus.send(frame).then(
+      () => {
+        this.stats.sent += 1;
+      },
+      (error: unknown) => {
+        this.stats.failed += 1;
+        this.stats.lastError = error instanceof Error ? error.message : String(error);
+      },
+    );
+  }
+
+  private onFrame(frame: CanFrame): void {
+    if (!this.running || !this.listen()) return;
+    const atMs = this.clock.now();
+    this.received.set(frame.id, atMs);
+    const record = this.checker.feed(frame, atMs);
+    if (record.decoded?.ok === true) {
+      this.decodedState = mergeBatteryState(this.decodedState, record.decoded.patch);
+      if (record.decoded.message.kind === 'quick-stop') this.quickStop = true;
+    }
+    this.heartbeat.onBatteryFrame(frame);
+  }
+
+  private scheduleStep(): void {
+    this.stepTimer = this.clock.setTimeout(() => {
+      this.stepTimer = undefined;
+      if (!this.running) return;
+      this.step();
+      this.scheduleStep();
+    }, this.stepMs);
+  }
+
+  private step(): void {
+    const now = this.clock.now();
+    const dt = now - this.lastStepMs;
+    this.lastStepMs = now;
+    if (this.listen()) this.checker.tick(now);
+    const link = this.link;
+    const standby = link === 'timed-out' || link === 'quick-stop';
+    const commands = link === 'ok' ? this.batteryCommands() : null;
+    const current = this.model.step(dt, { commands, packVoltageV: this.packVoltageV(), standby });
+    this.sink?.setCurrentA(current);
+  }
+
+  /** What the power stage obeys; null before the first 0x351. */
+  private batteryCommands(): BatteryCommands | null {
+    const d = this.decodedState;
+    if (d.chargeVoltageV === undefined) return null;
+    const r = this.profile.usesRequestFlags ? d.requests : undefined;
+    return {
+      chargeVoltageV: d.chargeVoltageV,
+      chargeCurrentLimitA: d.chargeCurrentLimitA,
+      dischargeCurrentLimitA: d.dischargeCurrentLimitA,
+      dischargeVoltageV: d.dischargeVoltageV,
+      chargeEnable: r?.chargeEnable,
+      dischargeEnable: r?.dischargeEnable,
+      forceCharge: r === undefined ? undefined : r.forceChargeI === true || r.forceChargeII === true,
+    };
+  }
+
+  /** The inverter measures the DC voltage itself: the battery's truth when known, else 0x356. */
+  private packVoltageV(): number | null {
+    const served = this.truth?.lastServed();
+    if (served != null) return served.packMv / 1000;
+    return this.decodedState.voltageV ?? null;
+  }
+
+  private smaReport(): SmaReport {
+    const d = this.decodedState;
+    const timedOut = this.link === 'timed-out';
+    return {
+      voltageV: this.packVoltageV() ?? 0,
+      currentA: this.model.currentA,
+      temperatureC: d.temperatureC ?? 25,
+      socPct: (this.profile.usesHiResSoc ? d.socHiResPct : null) ?? d.socPct ?? 0,
+      sohPct: d.sohPct ?? 100,
+      // §5.4 0x306 byte 3: 1 Operating, 4 Failure; F952 is the SI's error number for the timeout (§5.5).
+      operatingState: timedOut || this.quickStop ? 4 : 1,
+      activeErrorNumber: timedOut ? 952 : 0,
+      chargeVoltageSetpointV: d.chargeVoltageV ?? 0,
+    };
+  }
+}
