@@ -77,7 +77,7 @@ function parseCli(argv: string[]) {
     bus = { kind: 'slcan-pty', link };
   } else {
     const parsed = parseCanSpec(can);
-    if (!parsed.ok) throw new UsageError(`--can: ${parsed.error}, or slcan-pty:<link>`);
+    if (!parsed.ok) throw new UsageError(`--can: ${parsed.error}; the inverter also takes slcan-pty:<link>`);
     if (parsed.spec.kind === 'stdout') throw new UsageError('--can stdout: an inverter needs a bus to listen on');
     bus = { kind: 'other', spec: can };
   }

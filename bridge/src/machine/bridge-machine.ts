@@ -204,7 +204,7 @@ export const bridgeMachine = setup({
           on: {
             'BMS.SNAPSHOT': [
               { guard: 'protectionActive', target: 'fault', actions: ['applySnapshot', 'setFaultReason'] },
-              { target: '.fresh', reenter: true, actions: ['applySnapshot', 'transmitIfDecreased'] },
+              { target: '.fresh', actions: ['applySnapshot', 'transmitIfDecreased'] },
             ],
             'BMS.IMPLAUSIBLE': { target: 'fault', actions: 'setFaultReason' },
           },

@@ -3,7 +3,7 @@ import { mapJkAlarms } from '../../src/control';
 import type { AlarmSet } from '../../src/protocol/can/battery-state';
 import { JkAlarmBit, type JkAlarmName } from '../../src/protocol/jk/snapshot';
 import { firstOutput } from './runner';
-import { snapshot } from './snapshot-builder';
+import { snapshot } from '../support/snapshot-builder';
 
 const bits = (...names: JkAlarmName[]) => ({ alarms: names.reduce((b, n) => b | (1 << JkAlarmBit[n]), 0) });
 

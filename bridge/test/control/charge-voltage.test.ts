@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { controlSettingsSchema, maxChargeVoltageV, type ControlOutput } from '../../src/control';
 import { runner } from './runner';
-import { CELLS, cellsWithOne, snapshot } from './snapshot-builder';
+import { CELLS, cellsWithOne, snapshot } from '../support/snapshot-builder';
 
 const V = (out: ControlOutput) => Number(out.chargeVoltageV.toFixed(3));
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { controlSettingsSchema, defaultControlSettings } from '../../src/control';
 import { firstOutput, runner } from './runner';
-import { cellsWithOne, snapshot, type SnapshotOptions } from './snapshot-builder';
+import { cellsWithOne, snapshot, type SnapshotOptions } from '../support/snapshot-builder';
 
 const socTables = controlSettingsSchema.parse({
   tables: { chargeVsSocPct: { enabled: true }, dischargeVsSocPct: { enabled: true } },

@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { controlSettingsSchema, type ControlSettings } from '../../src/control';
 import { firstOutput, runner } from './runner';
-import { cellsWithOne, snapshot, type SnapshotOptions } from './snapshot-builder';
+import { cellsWithOne, snapshot, type SnapshotOptions } from '../support/snapshot-builder';
 
 const load = (name: string): ControlSettings =>
   controlSettingsSchema.parse(parse(readFileSync(join(__dirname, 'fixtures', name), 'utf8')));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { controlSettingsSchema } from '../../src/control';
 import { firstOutput, runner } from './runner';
-import { CELLS, cellsWithOne, snapshot } from './snapshot-builder';
+import { CELLS, cellsWithOne, snapshot } from '../support/snapshot-builder';
 
 const settings = (input: unknown) => controlSettingsSchema.parse(input);
 

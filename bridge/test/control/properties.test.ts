@@ -16,7 +16,7 @@ import {
   type ControlSettings,
 } from '../../src/control';
 import { chargeMosfetOn, dischargeMosfetOn, type BmsSnapshot } from '../../src/protocol/jk/snapshot';
-import { snapshot } from './snapshot-builder';
+import { snapshot } from '../support/snapshot-builder';
 
 /** Mostly near the LiFePO4 top (where the phases and stops are), some anywhere incl. 0 mV. */
 const cellMv = fc.oneof(

@@ -37,11 +37,11 @@ describe('stdout-bus (dry run)', () => {
 
   it('names the interface it was given, so canplayer can replay onto it', async () => {
     const out = recordingSink();
-    const bus = new StdoutBus({ out, iface: 'vcan0', now: () => 0 });
+    const bus = new StdoutBus({ out, iface: 'vcan0', now: () => 1_700_000_002_500 });
     expect(bus.description).toBe('stdout (candump -L as vcan0)');
     await bus.open();
     await bus.send(canFrame(0x305, []));
-    expect(out.text).toBe('(0000000000.000000) vcan0 305#\n');
+    expect(out.text).toBe('(1700000002.500000) vcan0 305#\n');
   });
 
   it('refuses sends while closed and prints nothing', async () => {
