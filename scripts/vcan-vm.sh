@@ -37,9 +37,9 @@ readonly REPO_DIR
 readonly CACHE=${VCAN_VM_CACHE:-$REPO_DIR/.vcan-vm}
 readonly STATUS_NO_REPORT=97
 
-# Host packages: qemu and the initramfs build tools, plus iproute2 and can-utils because the
+# Host packages: qemu and the kernel/initramfs preparation tools, plus iproute2 and can-utils because the
 # guest runs the host's own ip/candump/cansend binaries.
-readonly HOST_PACKAGES=(qemu-system-x86 busybox-static cpio kmod iproute2 can-utils)
+readonly HOST_PACKAGES=(qemu-system-x86 busybox-static cpio kmod xz-utils iproute2 can-utils)
 
 # Modules the guest needs (dependencies are added from modules.dep): the virtio PCI transport
 # and 9p to reach the host's files, can + can-raw for AF_CAN sockets, vcan for the interface.
@@ -252,12 +252,34 @@ EOF
     chmod 755 "$1"
 }
 
-# Extracts the kernel and builds the initramfs (busybox, the modules, /init) unless both exist
-# and are newer than this script, so editing the guest side here takes effect on the next run.
+# Prepares the kernel to boot as $kernel_image. Booting the uncompressed ELF vmlinux through
+# qemu's PVH entry skips the bzImage's XZ self-decompression, which under TCG is the slowest
+# part of the boot (measured: start-to-command 17-18 s instead of 28-29 s on a busy 2-core
+# host). Falls back to the bzImage if the kernel lacks PVH or is not XZ-compressed.
+install_kernel_image() {
+    local tree=$1 bz=$1/boot/vmlinuz-$kver off
+    # xz stops after the compressed kernel; a pipe from tail would then die of SIGPIPE,
+    # which pipefail reports, hence the process substitution below.
+    off=$(LC_ALL=C grep -obUaP '\xFD7zXZ\x00' "$bz" | awk -F: 'NR == 1 { print $1 }') || off=
+    if grep -q '^CONFIG_PVH=y' "$tree/boot/config-$kver" && [[ -n $off ]] \
+        && xz -dc --single-stream <(tail -c "+$((off + 1))" "$bz") >"$tree/vmlinux" 2>/dev/null \
+        && [[ $(head -c 4 "$tree/vmlinux") == $'\x7fELF' ]]; then
+        kernel_image=$CACHE/vmlinux-$kver
+        mv "$tree/vmlinux" "$kernel_image"
+    else
+        kernel_image=$CACHE/vmlinuz-$kver
+        mv "$bz" "$kernel_image"
+    fi
+}
+
+# Unpacks the kernel package and builds the initramfs (busybox, the modules, /init) unless a
+# kernel image and an initramfs newer than this script exist, so that editing the guest side
+# here takes effect on the next run.
 ensure_boot_files() {
-    vmlinuz=$CACHE/vmlinuz-$kver
     initrd=$CACHE/initramfs-$kver.cpio
-    [[ -f $vmlinuz && $initrd -nt ${BASH_SOURCE[0]} ]] && return 0
+    kernel_image=$CACHE/vmlinux-$kver
+    [[ -f $kernel_image ]] || kernel_image=$CACHE/vmlinuz-$kver
+    [[ -f $kernel_image && $initrd -nt ${BASH_SOURCE[0]} ]] && return 0
     log "building initramfs for $kver"
     local stage tree moddir ko
     stage=$(mktemp -d "$CACHE/initramfs.XXXXXX")
@@ -273,7 +295,8 @@ ensure_boot_files() {
     done >"$stage/modules.order"
     write_init "$stage/init"
     (cd "$stage" && find . | cpio -o -H newc --quiet) >"$stage.cpio"
-    mv "$tree/boot/vmlinuz-$kver" "$vmlinuz"
+    rm -f "$CACHE/vmlinux-$kver" "$CACHE/vmlinuz-$kver"
+    install_kernel_image "$tree"
     mv "$stage.cpio" "$initrd"
     rm -rf "$stage" "$tree"
 }
@@ -337,11 +360,13 @@ run_vm() {
     log "booting $kver under qemu (TCG) for $iface"
     local qemu_rc=0
     # qboot instead of SeaBIOS: it boots the kernel without printing a banner and terminal
-    # escapes into the command's output. --foreground lets Ctrl-C reach qemu.
+    # escapes into the command's output. no_timer_check: on a busy host the emulated timer
+    # can miss the kernel's IO-APIC check, which then prints an error (or, at worst, panics).
+    # --foreground lets Ctrl-C reach qemu.
     timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
         -accel tcg -cpu max -m 2048 -smp 2 -nographic -no-reboot -nic none -bios qboot.rom \
-        -kernel "$vmlinuz" -initrd "$initrd" \
-        -append "console=ttyS0 quiet panic=-1" \
+        -kernel "$kernel_image" -initrd "$initrd" \
+        -append "console=ttyS0 quiet panic=-1 no_timer_check" \
         -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
         -virtfs "local,path=$run_dir,mount_tag=ctl,security_model=none" \
         -virtfs "local,path=$results,mount_tag=results,security_model=none" \

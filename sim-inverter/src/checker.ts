@@ -10,6 +10,7 @@
  */
 import { formatCanId, type CanFrame } from '../../bridge/src/protocol/can/frame';
 import { PROFILES, type BatteryStatePatch, type CanDecodeResult, type ProfileCodec } from '../../bridge/src/protocol/can';
+import { ListenerSet } from '../../bridge/src/transport/listeners';
 import type { Unsubscribe } from '../../bridge/src/transport/types';
 import { PLAUSIBLE_PACK_VOLTAGE_V, PLAUSIBLE_TEMPERATURE_C, type CodecName, type InverterProfile } from './profiles';
 
@@ -118,7 +119,7 @@ export class Checker {
   private readonly frameIds: ReadonlySet<number>;
   private readonly records: FrameRecord[] = [];
   private readonly found: Violation[] = [];
-  private readonly listeners = new Set<(v: Violation) => void>();
+  private readonly listeners = new ListenerSet<[Violation]>();
 
   // Invariant 5 bookkeeping: when each id of the frame set was last seen, when the current
   // stretch of uninterrupted transmission began, and which overdue ids were already reported.
@@ -151,8 +152,7 @@ export class Checker {
   }
 
   onViolation(listener: (violation: Violation) => void): Unsubscribe {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   /** When an id of the frame set was last received. */
@@ -207,7 +207,7 @@ export class Checker {
   private report(atMs: number, rule: ViolationRule, detail: string, id?: number): void {
     const violation: Violation = id === undefined ? { atMs, rule, detail } : { atMs, rule, id, detail };
     this.found.push(violation);
-    for (const listener of this.listeners) listener(violation);
+    this.listeners.emit(violation);
   }
 
   /** Id-level rules, timing bookkeeping, then the codec; returns the codec's verdict. */

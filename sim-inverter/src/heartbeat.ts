@@ -47,7 +47,6 @@ export class Heartbeat {
   private enabledValue = true;
   private lateValueMs = 0;
   private sentCount = 0;
-  private lastSentAtMs: number | null = null;
 
   constructor(options: HeartbeatOptions) {
     this.options = options;
@@ -67,10 +66,6 @@ export class Heartbeat {
 
   get sent(): number {
     return this.sentCount;
-  }
-
-  get lastSentMs(): number | null {
-    return this.lastSentAtMs;
   }
 
   start(): void {
@@ -142,7 +137,6 @@ export class Heartbeat {
     if (!this.running || !this.enabledValue) return;
     for (const frame of this.frames()) this.options.send(frame);
     this.sentCount += 1;
-    this.lastSentAtMs = this.clock.now();
   }
 
   private frames(): CanFrame[] {

@@ -12,7 +12,6 @@ import { SlcanAdapter, type SlcanAdapterStatus } from './slcan-adapter';
 
 /** Faults below the CAN frames, towards the bridge; offered by transports that can do them. */
 export interface TransportFaults {
-  readonly description: string;
   /** Bus-off (or no ACK → ENOBUFS) as the bridge sees it, for durationMs or until busOn(). */
   busOff(durationMs: number | null): void;
   busOn(): void;
@@ -33,8 +32,7 @@ export interface SlcanPtyOptions {
 }
 
 export class SlcanPtyEndpoint implements TransportFaults {
-  readonly description: string;
-  readonly adapter: SlcanAdapter;
+  private readonly adapter: SlcanAdapter;
   private pty: PtyPair | undefined;
   private serial: SerialLink | undefined;
   private busOffTimer: unknown;
@@ -44,7 +42,6 @@ export class SlcanPtyEndpoint implements TransportFaults {
   private constructor(
     private readonly options: SlcanPtyOptions,
   ) {
-    this.description = `slcan-pty ${options.link}`;
     this.adapter = new SlcanAdapter(() => options.clock.now());
   }
 

@@ -56,7 +56,7 @@ export function renderView(inverter: VirtualInverter, originMs: number): string[
     `alarms    ${raised(d.alarms)}   warnings ${raised(d.warnings)}`,
     `ages      ${ages.length === 0 ? 'nothing received' : ages.join('  ')}`,
     `inverter  demand ${formatDemand(inverter.model.demand)} → ${signed(inverter.model.currentA, 1, 'A')} (${inverter.model.reason})  heartbeat ${faults.heartbeat ? 'on' : 'OFF'} (${inverter.heartbeat.sent} sent)  tx ${tx.sent} ok, ${tx.failed} failed${tx.lastError === null ? '' : ` (${tx.lastError})`}`,
-    `faults    late ${faults.lateMs === 0 ? 'off' : `${faults.lateMs} ms`}  off-bus ${offBus}  bus-off ${faults.busOff ? 'YES' : 'no'}  unplugged ${faults.unplugged ? 'YES' : 'no'}`,
+    `faults    late ${faults.lateMs === 0 ? 'off' : `${faults.lateMs} ms`}  off-bus ${offBus}  bus-off ${faults.busOff ? 'YES' : 'no'}  unplugged ${faults.unplugged ? 'YES' : 'no'}${inverter.busError === null ? '' : `  BUS LOST: ${inverter.busError}`}`,
     `violations ${violations.length}`,
   ];
   for (const v of violations.slice(-3)) lines.push(`  ${formatViolation(v, originMs)}`);

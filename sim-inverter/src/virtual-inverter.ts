@@ -29,6 +29,23 @@ export interface CurrentSink {
   setCurrentA(amps: number): void;
 }
 
+/** The part of sim-bms's VirtualBms that says what it last served intact (structural, no import). */
+export interface ServedSnapshotSource {
+  readonly lastServed: { atMs: number; snapshot: { cellsMv: readonly number[]; packMv: number } } | null;
+}
+
+/** The virtual BMS as the checker's truth: cell extremes and pack voltage of its last valid answer. */
+export function truthFromBms(bms: ServedSnapshotSource): BatteryTruth {
+  return {
+    lastServed: () => {
+      const served = bms.lastServed;
+      if (served === null) return null;
+      const cells = served.snapshot.cellsMv;
+      return { atMs: served.atMs, maxCellMv: Math.max(...cells), minCellMv: Math.min(...cells), packMv: served.snapshot.packMv };
+    },
+  };
+}
+
 export interface VirtualInverterOptions {
   profile: InverterProfileName | InverterProfile;
   bus: CanBus;
@@ -81,6 +98,8 @@ export interface InverterFaultState {
   quickStopped: boolean;
 }
 
+const BUS_REOPEN_MS = 1000;
+
 export type InverterLinkState = 'ok' | 'waiting' | 'timed-out' | 'quick-stop';
 
 export interface SendStats {
@@ -110,6 +129,9 @@ export class VirtualInverter {
   private unsubscribe: Unsubscribe[] = [];
   private stepTimer: unknown;
   private offBusTimer: unknown;
+  private reopenTimer: unknown;
+  /** Why the bus was lost (interface gone, real adapter unplugged); null while it is up. */
+  private busLost: string | null = null;
   private lastStepMs = 0;
   private startedAt = 0;
   private running = false;
@@ -159,10 +181,6 @@ export class VirtualInverter {
     return this.stats;
   }
 
-  get isRunning(): boolean {
-    return this.running;
-  }
-
   get now(): number {
     return this.clock.now();
   }
@@ -170,6 +188,11 @@ export class VirtualInverter {
   /** When start() ran (0 before). */
   get startedAtMs(): number {
     return this.startedAt;
+  }
+
+  /** The inverter's own bus failed and is being reopened; null while it is up. */
+  get busError(): string | null {
+    return this.busLost;
   }
 
   get faults(): InverterFaultState {
@@ -217,7 +240,7 @@ export class VirtualInverter {
     this.running = true;
     this.startedAt = this.clock.now();
     this.lastStepMs = this.startedAt;
-    this.unsubscribe = [this.bus.onFrame((frame) => this.onFrame(frame))];
+    this.unsubscribe = [this.bus.onFrame((frame) => this.onFrame(frame)), this.bus.onDisconnect((error) => this.onBusLost(error.message))];
     this.heartbeat.start();
     this.scheduleStep();
   }
@@ -229,9 +252,10 @@ export class VirtualInverter {
     for (const off of this.unsubscribe) off();
     this.unsubscribe = [];
     this.heartbeat.stop();
-    for (const timer of [this.stepTimer, this.offBusTimer]) if (timer !== undefined) this.clock.clearTimeout(timer);
+    for (const timer of [this.stepTimer, this.offBusTimer, this.reopenTimer]) if (timer !== undefined) this.clock.clearTimeout(timer);
     this.stepTimer = undefined;
     this.offBusTimer = undefined;
+    this.reopenTimer = undefined;
     this.sink?.setCurrentA(0);
     await this.bus.close();
   }
@@ -297,6 +321,28 @@ export class VirtualInverter {
       this.deaf = false;
     }
     return true;
+  }
+
+  /** A real interface or adapter went away: reopen it every second, as a person would replug it. */
+  private onBusLost(message: string): void {
+    this.busLost = message;
+    this.deaf = true;
+    const retry = (): void => {
+      this.reopenTimer = this.clock.setTimeout(() => {
+        this.reopenTimer = undefined;
+        if (!this.running) return;
+        this.bus.open().then(
+          () => {
+            this.busLost = null;
+          },
+          (error: unknown) => {
+            this.busLost = error instanceof Error ? error.message : String(error);
+            retry();
+          },
+        );
+      }, BUS_REOPEN_MS);
+    };
+    retry();
   }
 
   private transmit(frame: CanFrame, evenOffBus = false): void {

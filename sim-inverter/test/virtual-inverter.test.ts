@@ -9,13 +9,15 @@ import { MemoryCanNetwork } from '../../bridge/src/transport/memory-bus';
 import type { CanBus } from '../../bridge/src/transport/types';
 import { patchOf } from '../src/checker';
 import { INVERTER_PROFILES, type CodecName, type InverterProfile, type InverterProfileName } from '../src/profiles';
-import { VirtualInverter, type CurrentSink, type VirtualInverterOptions } from '../src/virtual-inverter';
+import { VirtualInverter, truthFromBms, type CurrentSink, type ServedSnapshotSource, type VirtualInverterOptions } from '../src/virtual-inverter';
 import { FakeTruth, THRESHOLDS, baseState, frameSet } from './support';
 
 interface Rig {
   inverter: VirtualInverter;
   network: MemoryCanNetwork;
   bridge: CanBus;
+  /** The inverter's own endpoint. */
+  own: CanBus;
   /** Frames the bridge side received, with the (fake) time. */
   heard: { atMs: number; frame: CanFrame }[];
   /** Starts a bridge that sends frameSet(codec, state()) every period (frames 2 ms apart). */
@@ -30,7 +32,8 @@ async function rig(profile: InverterProfileName | InverterProfile, options: Part
   await bridge.open();
   const heard: Rig['heard'] = [];
   bridge.onFrame((frame) => heard.push({ atMs: Date.now(), frame }));
-  const inverter = new VirtualInverter({ profile, bus: network.attach('inverter'), thresholds: THRESHOLDS, random: sequence(), ...options });
+  const own = network.attach('inverter');
+  const inverter = new VirtualInverter({ profile, bus: own, thresholds: THRESHOLDS, random: sequence(), ...options });
   await inverter.start();
   const transmit: Rig['transmit'] = (codec, state = baseState, filter = () => true) => {
     const sendSet = (): void => {
@@ -41,7 +44,7 @@ async function rig(profile: InverterProfileName | InverterProfile, options: Part
     sendSet();
     timers.push(setInterval(sendSet, THRESHOLDS.canPeriodMs));
   };
-  return { inverter, network, bridge, heard, transmit };
+  return { inverter, network, bridge, own, heard, transmit };
 }
 
 /** A deterministic stand-in for Math.random. */
@@ -262,12 +265,28 @@ describe('faults', () => {
 
   test('a refused send is counted, not thrown', async () => {
     const r = await rig('pylon-lv');
-    const inverterBus = r.network.attach('probe');
-    void inverterBus;
-    r.network.failNextSend('ENOBUFS');
+    r.network.failNextSend('ENOBUFS', r.own);
     await vi.advanceTimersByTimeAsync(2_000);
     expect(r.inverter.sendStats).toMatchObject({ sent: 1, failed: 1 });
     expect(r.inverter.sendStats.lastError).toMatch(/ENOBUFS/);
+  });
+
+  test('a lost bus (interface gone) is reopened every second; the gap is not blamed on the bridge', async () => {
+    const r = await rig('pylon-lv');
+    r.transmit('pylon-lv');
+    await vi.advanceTimersByTimeAsync(2_500);
+    r.network.failNextOpen(r.own);
+    r.network.disconnect(r.own);
+    expect(r.inverter.busError).toMatch(/interface went away/);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(r.inverter.busError).toMatch(/no such interface/);
+    expect((await r.inverter.commands.execute('status')).output).toMatch(/BUS LOST: OPEN_FAILED/);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(r.inverter.busError).toBeNull();
+    const heardBefore = r.heard.length;
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(r.heard.length).toBeGreaterThan(heardBefore);
+    expect(r.inverter.checker.violations).toEqual([]);
   });
 
   test('transport faults need a transport that offers them', async () => {
@@ -325,4 +344,12 @@ describe('closed loop on a simulated clock', () => {
     expect(r.inverter.model.reason).toBe('ccl');
     expect(r.inverter.checker.violations).toEqual([]);
   });
+});
+
+test("truthFromBms reads sim-bms's last intact answer: cell extremes and pack voltage", () => {
+  const bms: { lastServed: ServedSnapshotSource['lastServed'] } = { lastServed: null };
+  const truth = truthFromBms(bms);
+  expect(truth.lastServed()).toBeNull();
+  bms.lastServed = { atMs: 1234, snapshot: { cellsMv: [3301, 3452, 3290, 3310], packMv: 53_353 } };
+  expect(truth.lastServed()).toEqual({ atMs: 1234, maxCellMv: 3452, minCellMv: 3290, packMv: 53_353 });
 });

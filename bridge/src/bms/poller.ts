@@ -88,6 +88,7 @@ export class BmsPoller {
     try {
       await this.link.open();
     } catch (err) {
+      if (!this.running) return; // stopped while opening: no retry
       const error = err as TransportError;
       this.openAttempts += 1;
       const delay = backoffDelayMs(this.openAttempts, this.options.reconnectInitialMs, this.options.reconnectMaxMs);
@@ -120,6 +121,12 @@ export class BmsPoller {
   private poll(): void {
     if (!this.running) return;
     const now = this.clock.now();
+    // Bytes that came in after the next poll was scheduled (a late reply, line noise) move it back.
+    const gapEndsMs = this.lastPacketMs + this.options.minGapMs;
+    if (now < gapEndsMs) {
+      this.schedule(() => this.poll(), gapEndsMs - now);
+      return;
+    }
     this.lastPollStartMs = now;
     this.lastPacketMs = now;
     this.awaitingReply = true;

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseDocument, parse as parseYamlScalar } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { parseBmsLinkSpec, parseCanSpec } from '../transport/spec';
+import { parseBmsLinkSpec, parseCanSpec, type SpecResult } from '../transport/spec';
 import { bridgeConfigSchema, type RunnableConfig } from './schema';
 
 export const USAGE = `Usage: npm run bridge -- --bms <device|tcp://host:port> --can <socketcan:IFACE|slcan:PATH[@bitrate]|stdout> [options]
@@ -33,6 +33,12 @@ export type LoadResult =
   | { ok: false; problems: string[]; cli: CliRequest };
 
 type Tree = Record<string, unknown>;
+
+/** The two links a bridge cannot start without, validated with the transport spec parsers. */
+const LINK_SPECS: ReadonlyArray<{ key: string; parse: (text: string) => SpecResult<unknown>; missing: string }> = [
+  { key: 'bms.link', parse: parseBmsLinkSpec, missing: 'missing; give --bms /dev/ttyUSB0 or tcp://host:port' },
+  { key: 'can.bus', parse: parseCanSpec, missing: 'missing; give --can socketcan:can0, slcan:/dev/ttyACM0 or stdout' },
+];
 
 export function loadConfig(argv: string[], readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): LoadResult {
   const cli: CliRequest = { help: false, check: false };
@@ -70,44 +76,59 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
     else problems.push(...fromFile.problems);
   }
 
-  const overrides: Array<[string, unknown]> = [];
-  if (flags.bms !== undefined) overrides.push(['bms.link', flags.bms]);
-  if (flags.can !== undefined) overrides.push(['can.bus', flags.can]);
-  if (flags.profile !== undefined) overrides.push(['can.profile', flags.profile]);
-  if (flags['log-level'] !== undefined) overrides.push(['log.level', flags['log-level']]);
-  if (flags['log-format'] !== undefined) overrides.push(['log.format', flags['log-format']]);
+  /** Values given on the command line, by key path, with the flag that gave them. */
+  const overrides: Array<{ path: string; value: unknown; flag: string }> = [];
+  if (flags.bms !== undefined) overrides.push({ path: 'bms.link', value: flags.bms, flag: '--bms' });
+  if (flags.can !== undefined) overrides.push({ path: 'can.bus', value: flags.can, flag: '--can' });
+  if (flags.profile !== undefined) overrides.push({ path: 'can.profile', value: flags.profile, flag: '--profile' });
+  if (flags['log-level'] !== undefined) overrides.push({ path: 'log.level', value: flags['log-level'], flag: '--log-level' });
+  if (flags['log-format'] !== undefined) overrides.push({ path: 'log.format', value: flags['log-format'], flag: '--log-format' });
   for (const assignment of flags.set ?? []) {
     const eq = assignment.indexOf('=');
     if (eq <= 0) {
       problems.push(`--set ${assignment}: expected key=value, e.g. --set state.staleAfterMs=3000`);
       continue;
     }
-    overrides.push([assignment.slice(0, eq), parseYamlScalar(assignment.slice(eq + 1))]);
+    const value = parseYamlValue(assignment.slice(eq + 1));
+    if (!value.ok) {
+      problems.push(`--set ${assignment}: the value is not valid YAML: ${value.error}`);
+      continue;
+    }
+    overrides.push({ path: assignment.slice(0, eq), value: value.value, flag: `--set ${assignment}` });
   }
-  for (const [path, value] of overrides) setPath(tree, path, value);
+  for (const { path, value } of overrides) setPath(tree, path, value);
   if (problems.length > 0) return { ok: false, cli, problems };
 
+  /** "<file or flag>: <key>: <message>"; a key set (or made) on the command line names its flag, not the file. */
+  const line = (key: string, message: string): string => {
+    const given = overrides.filter((o) => key === o.path || key.startsWith(`${o.path}.`) || o.path.startsWith(`${key}.`)).at(-1);
+    return `${given?.flag ?? fileLabel}: ${key}: ${message}`;
+  };
+
+  // Every problem at once: the link specs are checked even when the schema refuses something else
+  // (a value that is not a non-empty string is the schema's to report).
+  for (const { key, parse, missing } of LINK_SPECS) {
+    const value = getPath(tree, key);
+    if (value === undefined) problems.push(line(key, missing));
+    else if (typeof value === 'string' && value !== '') {
+      const spec = parse(value);
+      if (!spec.ok) problems.push(line(key, spec.error));
+    }
+  }
+
   const parsed = bridgeConfigSchema.safeParse(tree);
-  if (!parsed.success) return { ok: false, cli, problems: formatIssues(fileLabel, parsed.error.issues) };
+  if (!parsed.success) return { ok: false, cli, problems: [...formatIssues(parsed.error.issues, line), ...problems] };
   const config = parsed.data;
 
-  if (config.bms.link === undefined) problems.push(`${fileLabel}: bms.link: missing; give --bms /dev/ttyUSB0 or tcp://host:port`);
-  else {
-    const bms = parseBmsLinkSpec(config.bms.link);
-    if (!bms.ok) problems.push(`${fileLabel}: bms.link: ${bms.error}`);
-  }
-  if (config.can.bus === undefined) problems.push(`${fileLabel}: can.bus: missing; give --can socketcan:can0, slcan:/dev/ttyACM0 or stdout`);
-  else {
-    const can = parseCanSpec(config.can.bus);
-    if (!can.ok) problems.push(`${fileLabel}: can.bus: ${can.error}`);
-  }
   if (config.bms.replyTimeoutMs >= config.bms.pollIntervalMs)
-    problems.push(`${fileLabel}: bms.replyTimeoutMs: ${config.bms.replyTimeoutMs} must be below bms.pollIntervalMs (${config.bms.pollIntervalMs})`);
+    problems.push(line('bms.replyTimeoutMs', `${config.bms.replyTimeoutMs} must be below bms.pollIntervalMs (${config.bms.pollIntervalMs})`));
   if (config.state.staleAfterMs <= config.bms.pollIntervalMs)
-    problems.push(`${fileLabel}: state.staleAfterMs: ${config.state.staleAfterMs} must exceed bms.pollIntervalMs (${config.bms.pollIntervalMs}), or every poll would go stale`);
+    problems.push(
+      line('state.staleAfterMs', `${config.state.staleAfterMs} must exceed bms.pollIntervalMs (${config.bms.pollIntervalMs}), or every poll would go stale`),
+    );
   for (const section of ['bms', 'can'] as const) {
     if (config[section].reconnectInitialMs > config[section].reconnectMaxMs)
-      problems.push(`${fileLabel}: ${section}.reconnectInitialMs: must not exceed ${section}.reconnectMaxMs`);
+      problems.push(line(`${section}.reconnectInitialMs`, `must not exceed ${section}.reconnectMaxMs`));
   }
   if (problems.length > 0) return { ok: false, cli, problems };
   return { ok: true, cli, config: config as RunnableConfig };
@@ -120,11 +141,15 @@ function readYamlTree(path: string, readFile: (path: string) => string): { ok: t
   } catch (err) {
     return { ok: false, problems: [`${path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
   }
-  const doc = parseDocument(text, { prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      problems: doc.errors.map((e) => `${path}:${e.linePos?.[0]?.line ?? '?'}:${e.linePos?.[0]?.col ?? '?'}: ${e.message.split('\n')[0]}`),
+      problems: doc.errors.map((e) => {
+        const { line, col } = lineCounter.linePos(e.pos[0]);
+        return `${path}:${line}:${col}: ${e.message.split('\n')[0]}`;
+      }),
     };
   }
   const value: unknown = doc.toJS();
@@ -133,20 +158,46 @@ function readYamlTree(path: string, readFile: (path: string) => string): { ok: t
   return { ok: true, tree: value as Tree };
 }
 
-function setPath(tree: Tree, path: string, value: unknown): void {
-  const keys = path.split('.');
-  let node = tree;
-  for (const key of keys.slice(0, -1)) {
-    const next = node[key];
-    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
-    node = node[key] as Tree;
-  }
-  node[keys[keys.length - 1]] = value;
+/** A --set value is YAML (3000, true, pc, [1, 2]); its parse errors are reported, never thrown. */
+function parseYamlValue(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) return { ok: false, error: doc.errors[0].message.split('\n')[0] };
+  return { ok: true, value: doc.toJS() };
 }
 
-export function formatIssues(where: string, issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => {
-    const key = issue.path.map(String).join('.') || '(top level)';
-    return `${where}: ${key}: ${issue.message}`;
+function getPath(tree: Tree, path: string): unknown {
+  let node: unknown = tree;
+  for (const key of path.split('.')) {
+    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, key)) return undefined;
+    node = (node as Tree)[key];
+  }
+  return node;
+}
+
+/**
+ * Sets tree[a][b][c] for "a.b.c". Keys become own properties, so "__proto__" or "constructor" is an
+ * unknown key the schema reports, never a write to Object.prototype.
+ */
+function setPath(tree: Tree, path: string, value: unknown): void {
+  const keys = path.split('.');
+  const put = (node: Tree, key: string, v: unknown) =>
+    Object.defineProperty(node, key, { value: v, enumerable: true, writable: true, configurable: true });
+  let node = tree;
+  for (const key of keys.slice(0, -1)) {
+    const next = Object.hasOwn(node, key) ? node[key] : undefined;
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) put(node, key, {});
+    node = node[key] as Tree;
+  }
+  put(node, keys[keys.length - 1], value);
+}
+
+/** One line per problem: a zod issue naming several unknown keys becomes one line per key. */
+function formatIssues(issues: readonly z.core.$ZodIssue[], line: (key: string, message: string) => string): string[] {
+  return issues.flatMap((issue) => {
+    const key = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((unknown) => line(key === '' ? unknown : `${key}.${unknown}`, 'unknown key'));
+    }
+    return [line(key || '(top level)', issue.message)];
   });
 }

@@ -20,8 +20,11 @@ const bmsSchema = z
     baudRate: z.number().int().positive().default(115200),
     /** Time between the start of two polls. JK answers a read-all in ~26 ms at 115200 baud (spec §2.10). */
     pollIntervalMs: ms(100, 500),
-    /** No reply within this time: the pending bytes are dropped and the poll counts as missed. */
-    replyTimeoutMs: ms(10, 500),
+    /**
+     * No reply within this time: the pending bytes are dropped and the poll counts as missed.
+     * Must stay below pollIntervalMs; 300 ms is ten times the real reply time (spec §2.10).
+     */
+    replyTimeoutMs: ms(10, 300),
     /** Vendor rule: packets at least 100 ms apart (spec §2.10). */
     minGapMs: ms(100, 100),
     /** The read-all variant to send (spec §2.3). */

@@ -101,7 +101,6 @@ function reportingHangup(binding: PortBindingFactory): PortBindingFactory {
 }
 
 const defaultCreatePort: SerialPortFactory = (options) => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const serialport = require('serialport') as { SerialPort: typeof SerialPort };
   const binding = reportingHangup(serialport.SerialPort.binding as unknown as PortBindingFactory);
   // SerialPort's options type leaves `binding` out, but its constructor spreads the options over
@@ -190,7 +189,8 @@ export class SerialLink implements ByteLink {
         lastError = error ?? undefined;
       });
       port.on('data', (chunk) => {
-        if (this.port === port) this.dataListeners.emit(chunk);
+        // A plain Uint8Array view, like every ByteLink: Buffer's slice() shares memory, Uint8Array's copies.
+        if (this.port === port) this.dataListeners.emit(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       });
       port.on('close', (error) => {
         if (this.port !== port) return; // our own close(), or a port from an earlier session

@@ -55,6 +55,7 @@ export class SlcanBus implements CanBus {
   private readonly log: TransportLog | undefined;
   private state: 'closed' | 'opening' | 'open' = 'closed';
   private opening: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
   private session: Session | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly frameListeners = new ListenerSet<[CanFrame]>();
@@ -75,7 +76,11 @@ export class SlcanBus implements CanBus {
 
   open(): Promise<void> {
     if (this.state === 'open') return Promise.resolve();
-    this.opening ??= this.start().finally(() => {
+    this.opening ??= (async () => {
+      // A close still waiting for the adapter's answer must finish before a new session starts.
+      await this.closing;
+      await this.start();
+    })().finally(() => {
       this.opening = undefined;
     });
     return this.opening;
@@ -213,7 +218,14 @@ export class SlcanBus implements CanBus {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.closing ??= this.stop().finally(() => {
+      this.closing = undefined;
+    });
+    return this.closing;
+  }
+
+  private async stop(): Promise<void> {
     if (this.opening) await this.opening.catch(() => undefined);
     const session = this.session;
     if (this.state !== 'open' || !session) return;

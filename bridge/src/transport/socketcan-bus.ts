@@ -77,7 +77,7 @@ export function linuxSocketCanHost(root = '/'): SocketCanHost {
 }
 
 const loadSocketCan = (): SocketCanModule => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // Typed by the package's own declarations, so an API change there fails to compile here.
   const socketcan = require('socketcan') as typeof SocketCanPackage;
   return socketcan;
 };
@@ -134,7 +134,10 @@ export class SocketCanBus implements CanBus {
     // Binding to an interface that is down succeeds, but nothing can be sent; report it now so
     // reconnect keeps trying until someone brings the interface up.
     if (this.host.interfaceState(this.iface) === 'down') {
-      throw new TransportError('OPEN_FAILED', `${this.description}: interface is down (ip link set ${this.iface} up)`);
+      throw new TransportError(
+        'OPEN_FAILED',
+        `${this.description}: interface is down (ip link set ${this.iface} up; a real adapter first needs its bit rate: ip link set ${this.iface} type can bitrate 500000)`,
+      );
     }
     channel.addListener('onMessage', (message: SocketCanMessage) => this.receive(channel, message));
     channel.addListener('onStopped', () => this.stopped(channel));

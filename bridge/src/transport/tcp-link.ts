@@ -91,7 +91,8 @@ export class TcpLink implements ByteLink {
         }
       });
       socket.on('data', (chunk: Buffer) => {
-        if (this.socket === socket) this.dataListeners.emit(chunk);
+        // A plain Uint8Array view, like every ByteLink: Buffer's slice() shares memory, Uint8Array's copies.
+        if (this.socket === socket) this.dataListeners.emit(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       });
       // With allowHalfOpen off (the default) a peer's FIN ends our side too, so 'close' follows
       // both an orderly end and a reset, exactly once.

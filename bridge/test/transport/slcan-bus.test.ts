@@ -150,7 +150,7 @@ describe('slcan-bus specifics', () => {
     expect(bus.isOpen).toBe(false);
   });
 
-  it('passes on a port that cannot be opened', async () => {
+  it("passes on the port's OPEN_FAILED when the port cannot be opened", async () => {
     const [link, peer] = createMemoryLinkPair('ttyACM0');
     peer.failNextOpen('no such device');
     const error = await expectTransportError(new SlcanBus({ link }).open(), 'OPEN_FAILED');
@@ -260,6 +260,17 @@ describe('slcan-bus specifics', () => {
     expect(adapter.commands.at(-1)).toBe('C');
     expect(adapter.channelOpen).toBe(false);
     expect(peer.linkIsOpen).toBe(false);
+  });
+
+  it('reopens only after a close in progress has finished', async () => {
+    const { bus, adapter, peer } = onMemory();
+    await bus.open();
+    const closing = bus.close();
+    const reopening = bus.open();
+    await Promise.all([closing, reopening]);
+    expect(bus.isOpen).toBe(true);
+    expect(peer.linkIsOpen).toBe(true);
+    expect(adapter.commands).toEqual(['C', 'S6', 'O', 'C', 'C', 'S6', 'O']);
   });
 
   it('closes without waiting for ever when the adapter does not answer the final C', async () => {

@@ -77,7 +77,7 @@ describe('socketcan-bus error mapping', () => {
     const kernel = new FakeCanKernel();
     kernel.interfaces.set('can0', 'down');
     const error = await expectTransportError(fakeBus(kernel, 'can0').open(), 'OPEN_FAILED');
-    expect(error.message).toBe('OPEN_FAILED: socketcan can0: interface is down (ip link set can0 up)');
+    expect(error.message).toBe('OPEN_FAILED: socketcan can0: interface is down (ip link set can0 up; a real adapter first needs its bit rate: ip link set can0 type can bitrate 500000)');
   });
 
   it('explains an addon that was never built', async () => {

@@ -70,7 +70,7 @@ describe('socketcan-bus on a real kernel', () => {
     ip('link', 'set', 'vcan0', 'down');
     try {
       const error = await expectTransportError(new SocketCanBus({ iface: 'vcan0' }).open(), 'OPEN_FAILED');
-      expect(error.message).toBe('OPEN_FAILED: socketcan vcan0: interface is down (ip link set vcan0 up)');
+      expect(error.message).toBe('OPEN_FAILED: socketcan vcan0: interface is down (ip link set vcan0 up; a real adapter first needs its bit rate: ip link set vcan0 type can bitrate 500000)');
     } finally {
       ip('link', 'set', 'vcan0', 'up');
     }

@@ -20,7 +20,7 @@ export function formatCandumpLine(frame: CanFrame, iface: string, timestampSec: 
   const sec = Math.floor(micros / 1e6);
   const usec = micros - sec * 1e6;
   const id = frame.id.toString(16).toUpperCase().padStart(frame.ext ? 8 : 3, '0');
-  return `(${String(sec).padStart(1, '0')}.${String(usec).padStart(6, '0')}) ${iface} ${id}#${toHex(frame.data)}`;
+  return `(${String(sec).padStart(10, '0')}.${String(usec).padStart(6, '0')}) ${iface} ${id}#${toHex(frame.data)}`;
 }
 
 export type CandumpParseResult =

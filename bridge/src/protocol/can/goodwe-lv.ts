@@ -20,7 +20,7 @@ export const LV_NOMINAL_VOLTAGE_V = 51.2;
 
 /** Nearest whole number of LX U5.4-L modules for the pack's energy, 1..255 (never 0, §10.2). */
 export function goodweModuleCount(capacityAh: number): number {
-  const modules = Math.floor((capacityAh * LV_NOMINAL_VOLTAGE_V) / GOODWE_MODULE_WH);
+  const modules = Math.round((capacityAh * LV_NOMINAL_VOLTAGE_V) / GOODWE_MODULE_WH);
   return Number.isFinite(modules) ? Math.min(0xff, Math.max(1, modules)) : 1;
 }
 

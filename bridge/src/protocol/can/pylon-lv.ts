@@ -6,9 +6,10 @@
  * 0x359 (7), 0x351 (8), 0x355 (4), 0x356 (6), 0x35C (2), 0x35E (8, "PYLON" + 3 spaces, §10.1).
  *
  * 0x359 alarm mapping - exactly the V1.2 table (§3.2; "Trust the doc", §3.5). BatteryState.alarms
- * fill the protection bytes 0/1, BatteryState.warnings the alarm bytes 2/3:
+ * fill the protection bytes 0/1, BatteryState.warnings the alarm bytes 2/3, with one exception
+ * (communication, below):
  *
- *   kind                    alarms → protection   warnings → alarm
+ *   kind                    from state.alarms     from state.warnings
  *   highVoltage             byte0 bit1            byte2 bit1
  *   lowVoltage              byte0 bit2            byte2 bit2
  *   highTemperature         byte0 bit3            byte2 bit3

@@ -45,7 +45,7 @@ export function decodeResponse(frame: Uint8Array, opts: JkDecodeOptions = {}): J
   if (bad) return { ok: false, error: bad };
   // §2.10: a half-duplex adapter echoes our own request (type 0) before the reply.
   const type = frame[JkOffset.transmissionType];
-  if (type === 99) {
+  if (type !== JkTransmissionType.reply) {
     return failure('NOT_A_RESPONSE', `transmission type ${type}, expected ${JkTransmissionType.reply} (reply)`);
   }
   const walked = walkRecords(frame);

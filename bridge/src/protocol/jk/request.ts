@@ -7,6 +7,7 @@ import {
   buildFrame,
   JK_HEADER_BYTES,
   JK_MIN_LENGTH,
+  JK_TRAILER_BYTES,
   JkCommand,
   JkFrameSource,
   JkOffset,
@@ -56,8 +57,8 @@ export interface JkRequest {
   value: Uint8Array;
 }
 
-/** LENGTH 0x12 (no id), 0x13 (id), 0x14 (id + 1-byte value): the request sizes of §2.11 point 2. */
-const MAX_REQUEST_LENGTH = JK_MIN_LENGTH + 2;
+/** §2.11 point 2: LENGTH 0x12 (no id), 0x13 (id) or 0x14 (id + 1-byte value). */
+const MAX_REQUEST_INFO_BYTES = 2;
 
 /**
  * Parses a request frame for the virtual BMS. Anything else (bad framing or checksum, e.g. the
@@ -66,12 +67,10 @@ const MAX_REQUEST_LENGTH = JK_MIN_LENGTH + 2;
 export function parseRequest(frame: Uint8Array): JkRequest | JkError {
   const bad = validateFrame(frame);
   if (bad) return bad;
-  const infoLength = frame.length - JK_MIN_LENGTH - 2;
-  if (infoLength > MAX_REQUEST_LENGTH - JK_MIN_LENGTH) {
-    return jkError(
-      'BAD_REQUEST',
-      `LENGTH ${hex(frame.length - 2, 4)} is not a request (${hex(JK_MIN_LENGTH, 4)}..${hex(MAX_REQUEST_LENGTH, 4)})`,
-    );
+  const infoLength = frame.length - JK_HEADER_BYTES - JK_TRAILER_BYTES;
+  if (infoLength > MAX_REQUEST_INFO_BYTES) {
+    const range = `${hex(JK_MIN_LENGTH, 4)}..${hex(JK_MIN_LENGTH + MAX_REQUEST_INFO_BYTES, 4)}`;
+    return jkError('BAD_REQUEST', `LENGTH ${hex(frame.length - 2, 4)} is not a request (${range})`);
   }
   return {
     command: frame[JkOffset.command],

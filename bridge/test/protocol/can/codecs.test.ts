@@ -291,12 +291,12 @@ describe('decode errors', () => {
 
 describe('mergeBatteryState', () => {
   test('later scalars win, groups merge member by member, undefined is ignored, inputs are untouched', () => {
-    const a: BatteryStatePatch = { socPct: 50, alarms: { highVoltage: true }, identity: { manufacturer: 'PYLON' } };
+    const a: BatteryStatePatch = { socPct: 50, voltageV: 52.1, alarms: { highVoltage: true }, identity: { manufacturer: 'PYLON' } };
     const b: BatteryStatePatch = { socPct: 51, alarms: { lowVoltage: false }, voltageV: undefined, requests: { chargeEnable: true } };
     const aCopy = structuredClone(a);
     const bCopy = structuredClone(b);
     const merged = mergeBatteryState(a, b);
-    expect(merged).toEqual({ socPct: 51, alarms: { highVoltage: true, lowVoltage: false }, identity: { manufacturer: 'PYLON' }, requests: { chargeEnable: true } });
+    expect(merged).toStrictEqual({ socPct: 51, voltageV: 52.1, alarms: { highVoltage: true, lowVoltage: false }, identity: { manufacturer: 'PYLON' }, requests: { chargeEnable: true } });
     expect(a).toEqual(aCopy);
     expect(b).toEqual(bCopy);
     merged.requests!.chargeEnable = false;

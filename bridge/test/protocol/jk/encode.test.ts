@@ -143,6 +143,11 @@ describe('values the wire cannot carry throw RangeError', () => {
     ['a u8 out of range', { ...base, socPct: 256 }, 'record 0x85 (socPct) value 256 does not fit 1 byte(s)'],
     ['an i16 out of range', { ...base, settings: { ...base.settings, chargeUtpC: -40_000 } }, 'record 0xA5 (chargeUtpC)'],
     ['NaN', { ...base, cycles: Number.NaN }, 'record 0x87 (cycles) value NaN'],
+    [
+      'a mandatory setting missing (untyped caller)',
+      { ...base, settings: { ...base.settings, cellOvpMv: undefined as unknown as number } },
+      'record 0x90 (cellOvpMv) must be a number, got undefined',
+    ],
     ['protocolVersion 256', { ...base, protocolVersion: 256 }, 'protocolVersion 256 is not a byte'],
     ['command 0x106', { ...base, command: 0x106 }, 'command 262 is not a byte'],
   ];

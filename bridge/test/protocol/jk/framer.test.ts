@@ -204,6 +204,8 @@ describe('JkFramer: flush, reset and the buffer bound', () => {
     expect(summary(outputs)).toEqual(['TRUNCATED 4E57']);
     expect(outputs[0]).toMatchObject({ detail: 'stream ended inside a frame header (2 of 4 bytes)' });
     expect(framer.flush()).toEqual([]);
+    framer.push(concat(JUNK_B, fromHex('4E'))); // a lone 0x4E may be the start of an STX
+    expect(summary(framer.flush())).toEqual(['JUNK 1234', 'TRUNCATED 4E']);
   });
 
   it('reset forgets buffered bytes', () => {

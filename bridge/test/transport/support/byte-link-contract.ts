@@ -93,6 +93,15 @@ export function byteLinkContract(name: string, setup: () => Promise<ByteLinkFixt
       expect([...f.peer.received()]).toEqual([...all]);
     });
 
+    it('hands listeners plain Uint8Arrays, whose slice() is a copy', async () => {
+      await f.link.open();
+      const chunks: Uint8Array[] = [];
+      f.link.onData((chunk) => chunks.push(chunk));
+      await f.peer.write(Uint8Array.of(1, 2));
+      await eventually(() => chunks.length > 0, 'data at the link', patienceMs);
+      expect(Object.getPrototypeOf(chunks[0])).toBe(Uint8Array.prototype);
+    });
+
     it('delivers the peer bytes in order however they are chunked', async () => {
       await f.link.open();
       const pending = receivedFromLink(f.link, 300);

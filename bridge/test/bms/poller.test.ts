@@ -1,0 +1,449 @@
+/**
+ * BmsPoller over the in-memory ByteLink twin, on Vitest's fake timers: every delay is virtual and
+ * every assertion is awaited (design/MODELS.md §7 lessons 4 and 8). The far end is a scripted BMS
+ * that answers with the captured replies of shared/vectors/jk-frames.json.
+ */
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { decodeResponse, encodeResponse, type BmsSnapshot } from '../../src/protocol/jk';
+import { createMemoryLinkPair, type MemoryPeer } from '../../src/transport/memory-link';
+import type { ByteLink } from '../../src/transport/types';
+import { bytesOf, concat, MODERN_RESPONSE_VECTORS, reframe, split } from '../protocol/jk/helpers';
+import { CAPTURE, captured, pollerOptions, READ_ALL_REQUEST, startPoller } from './support';
+
+/** One piece of a reply, sent `afterMs` after the request reached the BMS. */
+interface Piece {
+  afterMs: number;
+  bytes: Uint8Array;
+}
+
+/**
+ * A scripted BMS at the far end of the memory twin: `answer(n)` gives the pieces sent in reply to
+ * the n-th request (0-based). It records each request with the (fake) time it arrived.
+ */
+function scriptedBms(peer: MemoryPeer, answer: (n: number, request: Uint8Array) => Piece[]) {
+  const requests: Array<{ atMs: number; bytes: Uint8Array }> = [];
+  peer.onWrite((bytes) => {
+    const n = requests.length;
+    requests.push({ atMs: Date.now(), bytes });
+    for (const piece of answer(n, bytes)) {
+      if (piece.afterMs === 0) peer.emitData(piece.bytes);
+      else setTimeout(() => peer.emitData(piece.bytes), piece.afterMs);
+    }
+  });
+  return { requests, times: () => requests.map((r) => r.atMs) };
+}
+
+const at = (afterMs: number, bytes: Uint8Array): Piece => ({ afterMs, bytes });
+const reply = (id: string, afterMs = 0): Piece[] => [at(afterMs, bytesOf(id))];
+
+/** A copy of the capture's snapshot with `edit` applied, re-encoded as a valid reply frame. */
+function edited(id: string, edit: (s: BmsSnapshot) => void): Uint8Array {
+  const decoded = decodeResponse(bytesOf(id));
+  if (!decoded.ok) throw new Error(`${id} does not decode: ${decoded.error.detail}`);
+  edit(decoded.snapshot);
+  return encodeResponse(decoded.snapshot);
+}
+
+const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 0 });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('polling cadence', () => {
+  it('sends the canonical read-all request every pollIntervalMs and reports each captured reply as a snapshot', async () => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    const bms = scriptedBms(peer, () => reply(CAPTURE.s16a));
+    const probe = startPoller(link);
+    await advance(3500);
+
+    expect(bms.times()).toEqual([0, 1000, 2000, 3000]);
+    for (const request of bms.requests) expect([...request.bytes]).toEqual([...READ_ALL_REQUEST]);
+    expect(probe.events.map((e) => e.type)).toEqual(['link-up', 'snapshot', 'snapshot', 'snapshot', 'snapshot']);
+    const first = probe.of('snapshot')[0];
+    expect(first.atMs).toBe(0);
+    expect(first.snapshot).toMatchObject(captured(CAPTURE.s16a));
+    expect(probe.poller.stats).toEqual({ polls: 4, snapshots: 4, timeouts: 0, implausible: 0, errors: {}, reconnects: 0 });
+    await probe.poller.stop();
+  });
+
+  it.each([
+    { request: { command: 0x06, source: 'gps' }, vectorId: '4e57-req-read-all-gps' },
+    { request: { command: 0x03, source: 'pc' }, vectorId: '4e57-req-read-cmd03' },
+  ] as const)('sends the configured request variant $vectorId byte for byte', async ({ request, vectorId }) => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    const bms = scriptedBms(peer, () => []);
+    const probe = startPoller(link, pollerOptions({ request }));
+    await advance(0);
+    expect(bms.requests.map((r) => [...r.bytes])).toEqual([[...bytesOf(vectorId)]]);
+    await probe.poller.stop();
+  });
+
+  it('a silent BMS: each poll ends as missed after replyTimeoutMs and the next poll still comes on time', async () => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    const bms = scriptedBms(peer, () => []);
+    const probe = startPoller(link);
+    await advance(2999);
+
+    expect(bms.times()).toEqual([0, 1000, 2000]);
+    expect(probe.of('missed')).toEqual([
+      { type: 'missed', reason: 'no reply within 300 ms', atMs: 300 },
+      { type: 'missed', reason: 'no reply within 300 ms', atMs: 1300 },
+      { type: 'missed', reason: 'no reply within 300 ms', atMs: 2300 },
+    ]);
+    expect(probe.poller.stats).toMatchObject({ polls: 3, timeouts: 3, snapshots: 0, errors: {} });
+    await probe.poller.stop();
+  });
+
+  it('a reply that comes after its timeout is ignored and moves the next request to minGapMs after its last byte', async () => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    const bms = scriptedBms(peer, (n) => (n === 0 ? reply(CAPTURE.s16a, 950) : reply(CAPTURE.s16a)));
+    const probe = startPoller(link, pollerOptions({ minGapMs: 400 }));
+    await advance(2500);
+
+    // Without the late bytes the second request would go out at 1000.
+    expect(bms.times()).toEqual([0, 1350, 2350]);
+    expect(probe.events.map((e) => [e.type, e.atMs])).toEqual([
+      ['link-up', 0],
+      ['missed', 300],
+      ['snapshot', 1350],
+      ['snapshot', 2350],
+    ]);
+    await probe.poller.stop();
+  });
+
+  it('a slow reply inside its window keeps minGapMs before the next request', async () => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    const bms = scriptedBms(peer, () => reply(CAPTURE.s16a, 250));
+    const probe = startPoller(link, pollerOptions({ minGapMs: 900 }));
+    await advance(2600);
+    expect(bms.times()).toEqual([0, 1150, 2300]);
+    expect(probe.poller.stats).toMatchObject({ snapshots: 3, timeouts: 0 });
+    await probe.poller.stop();
+  });
+
+  it('never has two requests outstanding, whatever the BMS does (property)', async () => {
+    const { pollIntervalMs, replyTimeoutMs, minGapMs } = pollerOptions();
+    const behaviour = fc.oneof(
+      fc.record({
+        kind: fc.constant('reply' as const),
+        delayMs: fc.integer({ min: 0, max: replyTimeoutMs - 50 }),
+        cuts: fc.array(fc.nat(), { maxLength: 5 }),
+        duplicate: fc.boolean(),
+      }),
+      fc.record({ kind: fc.constant('late' as const), delayMs: fc.integer({ min: replyTimeoutMs + 1, max: 950 }) }),
+      fc.record({ kind: fc.constant('none' as const) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(behaviour, { minLength: 1, maxLength: 8 }), async (script) => {
+        const [link, peer] = createMemoryLinkPair('bms');
+        const frame = bytesOf(CAPTURE.s16a);
+        /** When each request's exchange ended: its last reply byte, or its timeout. */
+        const settledAt: number[] = [];
+        const lastByteAt: number[] = [];
+        const bms = scriptedBms(peer, (n) => {
+          const step = script[n] ?? { kind: 'none' as const };
+          const start = Date.now();
+          if (step.kind === 'none') {
+            settledAt[n] = start + replyTimeoutMs;
+            return [];
+          }
+          if (step.kind === 'late') {
+            settledAt[n] = start + replyTimeoutMs;
+            lastByteAt[n] = start + step.delayMs;
+            return [at(step.delayMs, frame)];
+          }
+          // Chunks 5 ms apart, all inside the reply window.
+          const pieces = split(frame, step.cuts).map((bytes, i) => at(step.delayMs + 5 * i, bytes));
+          const last = pieces[pieces.length - 1].afterMs;
+          settledAt[n] = start + last;
+          lastByteAt[n] = start + last;
+          if (step.duplicate) pieces.push(at(last, frame));
+          return pieces;
+        });
+        const probe = startPoller(link);
+        await advance(script.length * (pollIntervalMs + minGapMs));
+        const end = Date.now();
+        await probe.poller.stop();
+
+        const times = bms.times();
+        for (let i = 1; i < times.length; i++) {
+          expect(times[i]).toBeGreaterThanOrEqual(settledAt[i - 1]);
+          expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(pollIntervalMs);
+          if (lastByteAt[i - 1] !== undefined) expect(times[i] - lastByteAt[i - 1]).toBeGreaterThanOrEqual(minGapMs);
+        }
+        // Polls whose exchange ended before the poller was stopped: answered ones gave a snapshot each.
+        const ended = times.map((_, i) => script[i]?.kind ?? 'none').filter((kind, i) => settledAt[i] <= end);
+        const answered = ended.filter((kind) => kind === 'reply').length;
+        expect(probe.poller.stats).toMatchObject({ polls: times.length, snapshots: answered, timeouts: ended.length - answered, errors: {} });
+        vi.clearAllTimers();
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('reassembly and bad input', () => {
+  it('reassembles any captured reply split into 1..6 chunks into exactly one snapshot (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...MODERN_RESPONSE_VECTORS),
+        fc.array(fc.nat(), { maxLength: 5 }),
+        fc.integer({ min: 0, max: 40 }),
+        async (v, cuts, gapMs) => {
+          const [link, peer] = createMemoryLinkPair('bms');
+          const chunks = split(bytesOf(v), cuts);
+          scriptedBms(peer, (n) => (n === 0 ? chunks.map((bytes, i) => at(i * gapMs, bytes)) : []));
+          const probe = startPoller(link);
+          await advance(999);
+          await probe.poller.stop();
+
+          const snapshots = probe.of('snapshot');
+          expect(snapshots).toHaveLength(1);
+          expect(snapshots[0].snapshot).toMatchObject(captured(v.id));
+          expect(probe.poller.stats.errors).toEqual({});
+          vi.clearAllTimers();
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  const good = bytesOf(CAPTURE.s16a);
+  const badChecksum = good.slice();
+  badChecksum[badChecksum.length - 1] ^= 0x01;
+  // LENGTH and checksum are right, but the 0x79 length byte (3N) says 47: the TLV walk fails.
+  const brokenRecords = reframe(good, (info) => {
+    info[1] = 47;
+  });
+  const junk = Uint8Array.from([0x00, 0xff, 0x13, 0x37, 0x68]);
+
+  it.each([
+    { name: 'junk only', pieces: [at(0, junk)], errors: { JUNK: 1 }, snapshots: 0 },
+    { name: 'junk, then a good reply', pieces: [at(0, concat(junk, good))], errors: { JUNK: 1 }, snapshots: 1 },
+    { name: 'a reply with a bad checksum', pieces: [at(0, badChecksum)], errors: { BAD_CHECKSUM: 1 }, snapshots: 0 },
+    {
+      name: 'the vendor example (captured with a wrong checksum)',
+      pieces: [at(0, bytesOf('4e57-resp-20s-vendor-example-old-fw'))],
+      // The frame holds a second 4E 57 (offset 245), rejected on its own as a bad LENGTH.
+      errors: { BAD_CHECKSUM: 1, BAD_LENGTH: 1 },
+      snapshots: 0,
+    },
+    { name: 'a bad-checksum reply, then a good one', pieces: [at(0, badChecksum), at(20, good)], errors: { BAD_CHECKSUM: 1 }, snapshots: 1 },
+    { name: 'a reply cut off after 150 bytes', pieces: [at(0, good.subarray(0, 150))], errors: { TRUNCATED: 1 }, snapshots: 0 },
+    { name: 'the captured 50-byte fragment', pieces: [at(0, bytesOf('4e57-resp-fragment-cmd03'))], errors: { TRUNCATED: 1 }, snapshots: 0 },
+    { name: 'a checksummed reply with broken records', pieces: [at(0, brokenRecords)], errors: { BAD_RECORD: 1 }, snapshots: 0 },
+  ])('$name: counted in stats.errors by code, never a snapshot from bad bytes', async ({ pieces, errors, snapshots }) => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    scriptedBms(peer, (n) => (n === 0 ? pieces : []));
+    const probe = startPoller(link);
+    await advance(999);
+    await probe.poller.stop();
+
+    expect(probe.poller.stats.errors).toEqual(errors);
+    expect(probe.of('snapshot')).toHaveLength(snapshots);
+    expect(probe.of('missed')).toHaveLength(1 - snapshots);
+    if (snapshots === 1) expect(probe.of('snapshot')[0].snapshot).toMatchObject(captured(CAPTURE.s16a));
+  });
+
+  it('skips the request echoed by a half-duplex adapter (type 0) and takes the reply behind it', async () => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    scriptedBms(peer, (_n, request) => [at(0, request), at(1, good)]);
+    const probe = startPoller(link);
+    await advance(1500);
+    await probe.poller.stop();
+    expect(probe.events.map((e) => e.type)).toEqual(['link-up', 'snapshot', 'snapshot']);
+    expect(probe.poller.stats).toMatchObject({ snapshots: 2, timeouts: 0, errors: {} });
+  });
+
+  it('an echo with no reply behind it is a missed poll, not data and not an error', async () => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    scriptedBms(peer, (_n, request) => [at(0, request)]);
+    const probe = startPoller(link);
+    await advance(999);
+    await probe.poller.stop();
+    expect(probe.events.map((e) => e.type)).toEqual(['link-up', 'missed']);
+    expect(probe.poller.stats.errors).toEqual({});
+  });
+});
+
+describe('plausibility', () => {
+  const s16 = captured(CAPTURE.s16a);
+  const cellSum = s16.cellsMv.reduce((a, b) => a + b, 0);
+
+  it('learns the cell count from the first valid reply and reports a different count as implausible', async () => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    scriptedBms(peer, (n) => reply(n === 1 ? CAPTURE.s13 : CAPTURE.s16a));
+    const probe = startPoller(link);
+    await advance(2500);
+    await probe.poller.stop();
+
+    expect(probe.events.map((e) => e.type)).toEqual(['link-up', 'snapshot', 'implausible', 'snapshot']);
+    expect(probe.of('implausible')[0]).toEqual({ type: 'implausible', problems: ['expected 16 cells, BMS reports 13'], atMs: 1000 });
+    expect(probe.poller.stats).toMatchObject({ polls: 3, snapshots: 2, implausible: 1, timeouts: 0 });
+  });
+
+  it('an implausible first reply teaches no cell count', async () => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    const dead13 = edited(CAPTURE.s13, (s) => {
+      s.cellsMv[0] = 0;
+    });
+    scriptedBms(peer, (n) => (n === 0 ? [at(0, dead13)] : reply(CAPTURE.s16a)));
+    const probe = startPoller(link);
+    await advance(1500);
+    await probe.poller.stop();
+    expect(probe.events.map((e) => e.type)).toEqual(['link-up', 'implausible', 'snapshot']);
+  });
+
+  it('enforces a configured cell count from the first reply on', async () => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    scriptedBms(peer, () => reply(CAPTURE.s16a));
+    const probe = startPoller(link, pollerOptions({ plausibility: { cellCount: 15 } }));
+    await advance(500);
+    await probe.poller.stop();
+    expect(probe.events.map((e) => e.type)).toEqual(['link-up', 'implausible']);
+    expect(probe.of('implausible')[0].problems).toEqual(['expected 15 cells, BMS reports 16']);
+  });
+
+  it.each([
+    {
+      name: 'a 0 mV cell (broken sense wire)',
+      edit: (s: BmsSnapshot) => {
+        s.cellsMv[4] = 0;
+        s.packMv -= 3320; // keep the pack consistent so only the cell is wrong
+      },
+      problems: ['cell 5 at 0 mV is outside 1000..5000 mV'],
+    },
+    {
+      name: 'a pack voltage 2 V off the cell sum',
+      edit: (s: BmsSnapshot) => {
+        s.packMv += 2000;
+      },
+      problems: [`pack voltage ${s16.packMv + 2000} mV differs from the cell sum ${cellSum} mV by more than 1500 mV`],
+    },
+  ])('$name → an implausible event with the problem text, and polling goes on', async ({ edit, problems }) => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    const bad = edited(CAPTURE.s16a, edit);
+    const bms = scriptedBms(peer, (n) => (n === 0 ? [at(0, bad)] : reply(CAPTURE.s16a)));
+    const probe = startPoller(link);
+    await advance(1500);
+    await probe.poller.stop();
+
+    expect(probe.of('implausible')).toEqual([{ type: 'implausible', problems, atMs: 0 }]);
+    expect(probe.of('snapshot').map((e) => e.atMs)).toEqual([1000]);
+    expect(bms.times()).toEqual([0, 1000]);
+  });
+});
+
+describe('link loss and reopening', () => {
+  it('link loss → link-down, the reply window is dropped, reopen after reconnectInitialMs → link-up and polling resumes', async () => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    const bms = scriptedBms(peer, (n) => (n === 1 ? [] : reply(CAPTURE.s16a)));
+    const probe = startPoller(link);
+    await advance(1100);
+    peer.disconnect('adapter unplugged'); // at 1100, while request 1 waits for its reply
+    await advance(1900);
+    await probe.poller.stop();
+
+    expect(probe.events.map((e) => [e.type, e.atMs])).toEqual([
+      ['link-up', 0],
+      ['snapshot', 0],
+      ['link-down', 1100],
+      ['link-up', 2100],
+      ['snapshot', 2100],
+    ]);
+    const down = probe.of('link-down')[0];
+    expect(down.error.code).toBe('DISCONNECTED');
+    expect(down.error.message).toContain('adapter unplugged');
+    expect(bms.times()).toEqual([0, 1000, 2100]);
+    expect(probe.poller.stats).toMatchObject({ reconnects: 1, timeouts: 0 });
+  });
+
+  /** The memory link, with every open attempt timed and the first `failures` of them refused. */
+  function flakyOpens(failures: number): { link: ByteLink; peer: MemoryPeer; attempts: number[]; failMore(n: number): void } {
+    const [inner, peer] = createMemoryLinkPair('bms');
+    const attempts: number[] = [];
+    let left = failures;
+    const link: ByteLink = {
+      get description() {
+        return inner.description;
+      },
+      get isOpen() {
+        return inner.isOpen;
+      },
+      open: () => {
+        attempts.push(Date.now());
+        if (left > 0) {
+          left -= 1;
+          peer.failNextOpen('no such device');
+        }
+        return inner.open();
+      },
+      write: (bytes) => inner.write(bytes),
+      close: () => inner.close(),
+      onData: (listener) => inner.onData(listener),
+      onDisconnect: (listener) => inner.onDisconnect(listener),
+    };
+    return { link, peer, attempts, failMore: (n) => (left += n) };
+  }
+
+  it('open failures back off exponentially up to reconnectMaxMs, then the first successful open polls at once', async () => {
+    const flaky = flakyOpens(6);
+    const bms = scriptedBms(flaky.peer, () => reply(CAPTURE.s16a));
+    const probe = startPoller(flaky.link); // back-off 1000 ms doubling, capped at 8000 ms
+    await advance(32_000);
+    await probe.poller.stop();
+
+    expect(flaky.attempts).toEqual([0, 1000, 3000, 7000, 15_000, 23_000, 31_000]);
+    expect(probe.events.slice(0, 2).map((e) => [e.type, e.atMs])).toEqual([
+      ['link-up', 31_000],
+      ['snapshot', 31_000],
+    ]);
+    expect(bms.times()[0]).toBe(31_000);
+  });
+
+  it('a reopen after a loss that keeps failing backs off from reconnectInitialMs again', async () => {
+    const flaky = flakyOpens(1);
+    scriptedBms(flaky.peer, () => reply(CAPTURE.s16a));
+    const probe = startPoller(flaky.link);
+    await advance(1500); // open failed at 0, succeeded at 1000
+    flaky.failMore(2);
+    flaky.peer.disconnect(); // lost at 1500
+    await advance(10_000);
+    await probe.poller.stop();
+
+    expect(flaky.attempts).toEqual([0, 1000, 2500, 4500, 8500]);
+    expect(probe.events.filter((e) => e.type.startsWith('link')).map((e) => [e.type, e.atMs])).toEqual([
+      ['link-up', 1000],
+      ['link-down', 1500],
+      ['link-up', 8500],
+    ]);
+  });
+
+  it('stop() closes the link and leaves no timer behind, even when it lands while an open is failing', async () => {
+    const flaky = flakyOpens(1);
+    const probe = startPoller(flaky.link);
+    await probe.poller.stop(); // the open attempt is still settling
+    await advance(0);
+    expect(vi.getTimerCount()).toBe(0);
+    await advance(60_000);
+    expect(flaky.attempts).toEqual([0]);
+
+    const [link, peer] = createMemoryLinkPair('bms');
+    const bms = scriptedBms(peer, () => []);
+    const startedAt = Date.now();
+    const running = startPoller(link);
+    await advance(100); // stopped inside the first reply window
+    await running.poller.stop();
+    expect(link.isOpen).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+    await advance(5000);
+    expect(bms.times()).toEqual([startedAt]);
+    expect(running.events.map((e) => e.type)).toEqual(['link-up']);
+  });
+});

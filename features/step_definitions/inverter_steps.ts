@@ -1,0 +1,174 @@
+/** What the virtual inverter heard, judged by its checker. */
+import assert from 'node:assert/strict';
+import { Then } from '@cucumber/cucumber';
+import type { AlarmKind, BatteryStatePatch } from '../../bridge/src/protocol/can';
+import { patchOf } from '../../sim-inverter/src/checker';
+import type { RigWorld } from '../support/world';
+
+type Limit = 'charge current limit' | 'discharge current limit';
+const LIMIT_KEY = { 'charge current limit': 'chargeCurrentLimitA', 'discharge current limit': 'dischargeCurrentLimitA' } as const;
+
+function served(world: RigWorld) {
+  const last = world.bms?.lastServed;
+  assert.ok(last, 'the BMS never answered the bridge');
+  return last.snapshot;
+}
+
+/** Latest value as decoded by the inverter, waiting up to two periods for it to appear. */
+async function seen<T>(world: RigWorld, what: string, pick: (d: BatteryStatePatch) => T | undefined, ok: (v: T) => boolean): Promise<T> {
+  let last: T | undefined;
+  return world.eventually(
+    `the inverter sees ${what} (last: ${JSON.stringify(last)})`,
+    () => {
+      last = pick(world.decoded);
+      return last !== undefined && ok(last) ? last : undefined;
+    },
+    world.ms(1500),
+  );
+}
+
+Then('the inverter sees the pack voltage of the battery within {float} V', async function (this: RigWorld, tolerance: number) {
+  await seen(this, 'the pack voltage', (d) => d.voltageV, (v) => Math.abs(v - served(this).packMv / 1000) <= tolerance);
+});
+
+Then('the inverter sees the SoC of the battery', async function (this: RigWorld) {
+  await seen(this, 'the SoC', (d) => d.socPct, (soc) => soc === served(this).socPct);
+});
+
+Then(/^the inverter sees (charging|discharging) (enabled|disabled)$/, async function (this: RigWorld, which: string, state: string) {
+  const key = which === 'charging' ? 'chargeEnable' : 'dischargeEnable';
+  await seen(this, `${which} ${state}`, (d) => d.requests?.[key], (v) => v === (state === 'enabled'));
+});
+
+Then('the inverter sees charging and discharging enabled', async function (this: RigWorld) {
+  await seen(this, 'both enabled', (d) => d.requests, (r) => r.chargeEnable === true && r.dischargeEnable === true);
+});
+
+Then('the inverter sees a charge voltage limit between {float} V and {float} V', async function (this: RigWorld, low: number, high: number) {
+  await seen(this, `CVL in ${low}..${high} V`, (d) => d.chargeVoltageV, (v) => v >= low && v <= high);
+});
+
+Then('the inverter sees a force-charge request', async function (this: RigWorld) {
+  await seen(this, 'a force-charge request', (d) => d.requests, (r) => r.forceChargeI === true || r.forceChargeII === true);
+});
+
+Then('within {int} ms the inverter sees a force-charge request', async function (this: RigWorld, ms: number) {
+  const since = this.markOf('event');
+  await this.eventually('a force-charge request', () => this.firstFrame(since, (p) => p.requests?.forceChargeI === true), this.ms(ms));
+});
+
+Then('the inverter sees the {string} alarm', async function (this: RigWorld, alarm: string) {
+  await seen(this, `the ${alarm} alarm`, (d) => d.alarms?.[alarm as AlarmKind], (v) => v === true);
+});
+
+Then(/^the inverter sees a (charge current limit|discharge current limit) of (\d+(?:\.\d+)?) A$/, async function (this: RigWorld, limit: Limit, amps: string) {
+  await seen(this, `${limit} ${amps} A`, (d) => d[LIMIT_KEY[limit]], (v) => v === Number(amps));
+});
+
+Then(
+  /^within (\d+) ms the inverter sees a (charge current limit|discharge current limit) of (\d+(?:\.\d+)?) A$/,
+  async function (this: RigWorld, ms: string, limit: Limit, amps: string) {
+    const since = this.markOf('event');
+    const bound = this.ms(Number(ms));
+    const record = await this.eventually(
+      `${limit} ${amps} A`,
+      () => this.firstFrame(since, (p) => p[LIMIT_KEY[limit]] === Number(amps)),
+      bound,
+    );
+    assert.ok(record.atMs - since <= bound, `${limit} reached ${amps} A after ${record.atMs - since} ms (bound ${bound} ms)`);
+    this.marks.set('event', record.atMs);
+  },
+);
+
+Then(/^the inverter sees a (charge current limit|discharge current limit) of 0 A for at least (\d+) ms$/, async function (this: RigWorld, limit: Limit, ms: string) {
+  const since = this.markOf('event');
+  await new Promise((resolve) => setTimeout(resolve, this.ms(Number(ms))));
+  const window = this.frames.filter((r) => r.atMs >= since && r.atMs <= since + this.ms(Number(ms)));
+  const values = window.map((r) => patchOf(r)?.[LIMIT_KEY[limit]]).filter((v) => v !== undefined);
+  assert.ok(values.length > 0, 'no limit frames in the window');
+  assert.deepEqual([...new Set(values)], [0], `${limit} during the hold: ${values.join(', ')}`);
+});
+
+Then(/^the (charge current limit|discharge current limit) rose through at least (\d+) intermediate values$/, function (this: RigWorld, limit: Limit, n: string) {
+  const since = this.markOf('event');
+  const values = this.frames
+    .filter((r) => r.atMs >= since - this.ms(10_000))
+    .map((r) => patchOf(r)?.[LIMIT_KEY[limit]])
+    .filter((v): v is number => v !== undefined);
+  const top = Math.max(...values);
+  const between = new Set(values.filter((v) => v > 0 && v < top));
+  assert.ok(between.size >= Number(n), `${limit} jumped: values ${[...new Set(values)].join(', ')}`);
+});
+
+Then('within {int} ms the bus goes silent', async function (this: RigWorld, ms: number) {
+  const quietFor = this.ms(1500);
+  await this.eventually(
+    'no frame for 1.5 s',
+    () => Date.now() - (this.frames.at(-1)?.atMs ?? 0) >= quietFor,
+    this.ms(ms) + quietFor,
+  );
+});
+
+Then('within {int} ms the inverter hears frame sets again', async function (this: RigWorld, ms: number) {
+  const since = this.markOf('event');
+  await this.eventually('a 0x351 after the event', () => this.frames.some((r) => r.atMs > since && r.frame.id === 0x351), this.ms(ms));
+});
+
+Then('the checker saw no invariant violation', function (this: RigWorld) {
+  assert.ok(this.inverter);
+  assert.deepEqual(this.inverter.checker.violations, [], 'the virtual inverter flagged violations');
+});
+
+// Restart
+
+Then('the last frame set before the stop had a charge current limit of 0 A', function (this: RigWorld) {
+  const stoppedAt = this.markOf('bridge stopped');
+  const limits = this.frames.filter((r) => r.atMs <= stoppedAt && r.frame.id === 0x351);
+  assert.ok(limits.length > 0);
+  const last = patchOf(limits[limits.length - 1]);
+  assert.equal(last?.chargeCurrentLimitA, 0, 'the bridge left its last limits standing');
+  assert.equal(last?.dischargeCurrentLimitA, 0);
+});
+
+Then('the first frame set from the new bridge reflects fresh BMS data', function (this: RigWorld) {
+  const restartAt = this.markOf('bridge restarting');
+  const first = this.frames.find((r) => r.atMs >= restartAt);
+  assert.ok(first, 'the new bridge sent nothing');
+  const bms = this.bms;
+  assert.ok(bms);
+  // Nothing before the new bridge had polled the BMS: a read-all request precedes the first frame.
+  const firstPoll = bms.requests.find((r) => r.atMs >= restartAt && r.outcome === 'read');
+  assert.ok(firstPoll && firstPoll.atMs <= first.atMs, 'a frame went out before the new bridge had read the BMS');
+});
+
+// Closed loop
+
+Then('within {int} ms the battery is charging', async function (this: RigWorld, ms: number) {
+  await this.eventually('battery current > 1 A', () => (this.bms?.demandA ?? 0) > 1, this.ms(ms));
+});
+
+Then('within {int} ms the bridge reaches float charge', async function (this: RigWorld, ms: number) {
+  assert.ok(this.bridge);
+  await this.bridge.waitFor('CVL reason float', (line) => /CVL [\d.]+ V \([^)]*float/.test(line.msg), this.ms(ms));
+});
+
+Then('within {int} ms the pack is empty: SoC at most {int} % and the discharge current limit below {int} A', async function (this: RigWorld, ms: number, soc: number, amps: number) {
+  await this.eventually(
+    `SoC <= ${soc} % and DCL < ${amps} A`,
+    () => (this.decoded.socPct ?? 100) <= soc && (this.decoded.dischargeCurrentLimitA ?? Infinity) < amps,
+    this.ms(ms),
+  );
+});
+
+Then(/^no cell went (above|below) its (overvoltage|undervoltage) protection$/, function (this: RigWorld, side: string) {
+  const bms = this.bms;
+  assert.ok(bms);
+  const { maxCellMv, minCellMv, tripped } = this.cellHistory;
+  if (side === 'above') {
+    assert.ok(maxCellMv < bms.settings.cellOvpMv, `a cell reached ${maxCellMv} mV (OVP ${bms.settings.cellOvpMv} mV)`);
+    assert.equal(tripped.has('cellOvp'), false, 'the virtual BMS tripped its cell OVP');
+  } else {
+    assert.ok(minCellMv > bms.settings.cellUvpMv, `a cell fell to ${minCellMv} mV (UVP ${bms.settings.cellUvpMv} mV)`);
+    assert.equal(tripped.has('cellUvp'), false, 'the virtual BMS tripped its cell UVP');
+  }
+});

@@ -1,0 +1,86 @@
+/** Setting up the rig and driving the bridge process. */
+import assert from 'node:assert/strict';
+import { Given, When, Then } from '@cucumber/cucumber';
+import { isInverterProfileName } from '../../sim-inverter/src/profiles';
+import type { RigWorld } from '../support/world';
+
+const DEFAULT_PROFILE = 'jk-16s-280ah';
+
+Given('a {int}-cell battery at {int} % SoC', async function (this: RigWorld, cells: number, soc: number) {
+  await this.createBattery(DEFAULT_PROFILE, cells, soc);
+});
+
+Given(
+  'the {string} battery at {int} % SoC, its time running {int} times faster',
+  async function (this: RigWorld, profile: string, soc: number, timeScale: number) {
+    await this.createBattery(profile, undefined, soc, timeScale);
+  },
+);
+
+Given('a(n) {string} inverter on the bus', async function (this: RigWorld, profile: string) {
+  assert.ok(isInverterProfileName(profile), `unknown inverter profile "${profile}"`);
+  await this.createInverter(profile);
+});
+
+Given('the bridge setting {string} is {string}', function (this: RigWorld, key: string, value: string) {
+  this.settings.push([key, value]);
+});
+
+Given('the bridge is running', async function (this: RigWorld) {
+  await this.startBridge();
+});
+
+When('the inverter has heard {int} frame sets', async function (this: RigWorld, sets: number) {
+  const since = this.mark('bridge started');
+  await this.eventually(`${sets} frame sets`, () => this.frames.filter((r) => r.frame.id === 0x351 && r.atMs >= since).length >= sets, this.ms(sets * 1000 + 2000));
+});
+
+When('the bridge is stopped', async function (this: RigWorld) {
+  assert.ok(this.bridge);
+  this.mark('event');
+  const code = await this.bridge.stop();
+  assert.equal(code, 0, `bridge exit code ${code}`);
+  this.mark('bridge stopped');
+});
+
+When('the bridge is started again', async function (this: RigWorld) {
+  this.mark('bridge restarting');
+  await this.startBridge();
+});
+
+Then('the bridge process is still running', function (this: RigWorld) {
+  assert.ok(this.bridge);
+  assert.equal(this.bridge.logs.some((l) => l.msg.includes('bridge stopped')), false, 'the bridge stopped on its own');
+  assert.ok(this.bridge.bmsState !== undefined);
+});
+
+Then('within {int} ms the bridge reports {word} {string}', async function (this: RigWorld, ms: number, region: string, state: string) {
+  assert.ok(this.bridge);
+  assert.ok(region === 'bms' || region === 'can', `region ${region}`);
+  const line = await this.bridge.waitForState(region, state, this.ms(ms), this.markOf('event'));
+  this.marks.set('event', line.atMs);
+});
+
+Then('the bridge reports the inverter link {string}', async function (this: RigWorld, state: string) {
+  assert.ok(this.bridge);
+  if (state === 'unknown') {
+    // Nothing to wait for: after several heartbeat periods it must still never have heard one.
+    await new Promise((resolve) => setTimeout(resolve, this.ms(1500)));
+    assert.equal(this.bridge.statusLines().at(-1)?.state?.inverter, 'unknown');
+    return;
+  }
+  await this.bridge.waitForState('inverter', state, this.ms(3000));
+});
+
+Then('within {int} ms the bridge reports the inverter link {string}', async function (this: RigWorld, ms: number, state: string) {
+  assert.ok(this.bridge);
+  const line = await this.bridge.waitForState('inverter', state, this.ms(ms), this.markOf('event'));
+  this.marks.set('event', line.atMs);
+});
+
+Then('the bridge stayed {string} throughout', function (this: RigWorld, state: string) {
+  assert.ok(this.bridge);
+  const states = this.bridge.statusLines().map((line) => line.state?.bms);
+  const others = states.filter((s) => (typeof s === 'string' ? s : Object.keys(s as object)[0]) !== state);
+  assert.deepEqual(others, [], `bms state left "${state}": ${JSON.stringify(others)}`);
+});
