@@ -17,8 +17,9 @@
 # could not create the interface; 2 for a usage error.
 #
 # Environment:
-#   VCAN_VM_CACHE     cache for kernel, initramfs and per-run files (default: <repo>/.vcan-vm);
-#                     delete it to pick up a newer Debian kernel
+#   VCAN_VM_CACHE     cache for the kernel package, kernel, initramfs and per-run files, about
+#                     140 MB (default: <repo>/.vcan-vm); delete its linux-image-*.deb to move
+#                     to the Debian kernel current at that time
 #   VCAN_VM_RESULTS   host folder the command may write reports to; inside the VM it is mounted
 #                     read-write at the same path, and the command gets VCAN_VM_RESULTS set to it
 #                     in both modes (default: $VCAN_VM_CACHE/results)
@@ -26,19 +27,20 @@
 #                     (PATH, HOME, CI and TERM always are; natively it inherits everything)
 #
 # Limits inside the VM: everything except /tmp, /run, /dev/shm and $VCAN_VM_RESULTS is
-# read-only; /tmp is an empty tmpfs, so the working directory must not be under the host's
-# /tmp; there is no network; stdin is /dev/null; stdout and stderr both arrive on stdout.
+# read-only; /tmp and /run are empty tmpfs, so the working directory and the files the
+# command reads must not be under the host's /tmp or /run; there is no network; stdin is
+# /dev/null; stdout and stderr both arrive on stdout.
 # Code runs 20-40 times slower than natively (qemu TCG: KVM guests hang on these machines).
 
 set -euo pipefail
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-readonly REPO_DIR
-readonly CACHE=${VCAN_VM_CACHE:-$REPO_DIR/.vcan-vm}
+CACHE=$(realpath -m "${VCAN_VM_CACHE:-$REPO_DIR/.vcan-vm}")  # qemu gets absolute paths
+readonly REPO_DIR CACHE
 readonly STATUS_NO_REPORT=97
 
-# Host packages: qemu and the kernel/initramfs preparation tools, plus iproute2 and can-utils because the
-# guest runs the host's own ip/candump/cansend binaries.
+# Host packages: qemu and the tools that prepare kernel and initramfs, plus iproute2 and
+# can-utils because the guest runs the host's own ip, candump and cansend.
 readonly HOST_PACKAGES=(qemu-system-x86 busybox-static cpio kmod xz-utils iproute2 can-utils)
 
 # Modules the guest needs (dependencies are added from modules.dep): the virtio PCI transport
@@ -227,7 +229,7 @@ mount -t tmpfs -o mode=755 tmpfs /host/run
 mkdir /host/run/vcan-vm
 # No cache on the writable exports: writes must reach the host before "poweroff -f".
 mount -t 9p -o "$p9" ctl /host/run/vcan-vm || fail "cannot mount the control export"
-read -r results </host/run/vcan-vm/results-dir
+IFS= read -r results </host/run/vcan-vm/results-dir
 mkdir -p "/host$results"  # exists already unless it lies under /tmp or /run
 mount -t 9p -o "$p9" results "/host$results" || fail "cannot mount the results export"
 

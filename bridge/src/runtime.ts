@@ -8,6 +8,10 @@ import { systemClock, type Clock } from './clock';
 import type { RunnableConfig } from './config/schema';
 import { bridgeMachine, type BridgePorts } from './machine/bridge-machine';
 import { createBmsLink, createCanBus } from './transport/spec';
+import type { CanBus } from './transport/types';
+
+/** Longest wait for the last frames at shutdown (a slow SLCAN adapter answers each frame). */
+const SHUTDOWN_DRAIN_MS = 1000;
 
 export type BridgeSnapshot = SnapshotFrom<typeof bridgeMachine>;
 
@@ -17,9 +21,10 @@ export interface RunningBridge {
 }
 
 export function startBridge(config: RunnableConfig, log: Logger, clock: Clock = systemClock): RunningBridge {
+  let canBus: CanBus | null = null;
   const ports: BridgePorts = {
     createBmsLink: () => createBmsLink(config.bms.link, { baudRate: config.bms.baudRate }),
-    createCanBus: () => createCanBus(config.can.bus, { log }),
+    createCanBus: () => (canBus = createCanBus(config.can.bus, { log })),
     clock,
     log,
   };
@@ -44,9 +49,12 @@ export function startBridge(config: RunnableConfig, log: Logger, clock: Clock = 
   return {
     async stop() {
       actor.send({ type: 'SHUTDOWN' });
-      // Give the zero-limit frames a moment to leave before the bus is closed.
-      await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), 50));
       actor.stop();
+      // The CAN link closes its bus once the zero-limit set has left; wait for that (bounded).
+      const deadline = clock.now() + SHUTDOWN_DRAIN_MS;
+      while (canBus?.isOpen === true && clock.now() < deadline) {
+        await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), 10));
+      }
       log.info('bridge stopped');
     },
   };

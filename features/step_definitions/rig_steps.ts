@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { Given, When, Then } from '@cucumber/cucumber';
 import { isInverterProfileName } from '../../sim-inverter/src/profiles';
+import { stateName } from '../support/bridge-process';
 import type { RigWorld } from '../support/world';
 
 const DEFAULT_PROFILE = 'jk-16s-280ah';
@@ -80,7 +81,8 @@ Then('within {int} ms the bridge reports the inverter link {string}', async func
 
 Then('the bridge stayed {string} throughout', function (this: RigWorld, state: string) {
   assert.ok(this.bridge);
-  const states = this.bridge.statusLines().map((line) => line.state?.bms);
-  const others = states.filter((s) => (typeof s === 'string' ? s : Object.keys(s as object)[0]) !== state);
+  // From its first time in that state on (it starts in idle, before the first reply).
+  const states = this.bridge.statusLines().map((line) => stateName(line.state?.bms));
+  const others = states.slice(states.indexOf(state)).filter((s) => s !== state);
   assert.deepEqual(others, [], `bms state left "${state}": ${JSON.stringify(others)}`);
 });

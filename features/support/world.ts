@@ -156,7 +156,8 @@ export class RigWorld extends World<RigParameters> {
     for (const [key, value] of this.settings) args.push('--set', `${key}=${value}`);
     if (this.bridge) this.previousBridges.push(this.bridge);
     this.bridge = new BridgeProcess(args);
-    await this.bridge.waitForState('bms', 'connected', this.ms(10_000));
+    const connected = await this.bridge.waitForState('bms', 'connected', this.ms(10_000));
+    this.marks.set('event', connected.atMs);
   }
 
   /** Takes the CAN transport away for ms: the SLCAN adapter is unplugged, or vcan goes down. */
@@ -194,12 +195,15 @@ export class RigWorld extends World<RigParameters> {
   }
 
   /** Polls the condition every 20 ms until it holds or timeoutMs passes. */
-  async eventually<T>(description: string, probe: () => T | undefined | false, timeoutMs: number): Promise<T> {
+  async eventually<T>(description: string | (() => string), probe: () => T | undefined | false, timeoutMs: number): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const value = probe();
       if (value !== undefined && value !== false) return value;
-      if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${description}\n${this.diagnostics()}`);
+      if (Date.now() > deadline) {
+        const what = typeof description === 'string' ? description : description();
+        throw new Error(`not within ${timeoutMs} ms: ${what}\n${this.diagnostics()}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }

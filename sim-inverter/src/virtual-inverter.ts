@@ -290,15 +290,12 @@ export class VirtualInverter {
   }
 
   /** Sends count frames with random 11-bit ids and random data (a noisy or misconfigured node). */
-  injectGarbage(count: number): CanFrame[] {
-    const frames: CanFrame[] = [];
+  injectGarbage(count: number): void {
     for (let i = 0; i < count; i++) {
       const data = new Uint8Array(Math.floor(this.random() * 9));
       for (let j = 0; j < data.length; j++) data[j] = Math.floor(this.random() * 256);
-      frames.push({ id: Math.floor(this.random() * 0x800), data });
+      this.transmit({ id: Math.floor(this.random() * 0x800), data }, true);
     }
-    for (const frame of frames) this.transmit(frame, true);
-    return frames;
   }
 
   private get isOffBus(): boolean {

@@ -50,6 +50,8 @@ export class BmsPoller {
   private lastPollStartMs = -Infinity;
   private lastPacketMs = -Infinity;
   private openAttempts = 0;
+  /** Polls in a row that ended without a reply; the first of a run is a warning, the rest debug. */
+  private missedInARow = 0;
   private running = false;
   private unsubscribe: Array<() => void> = [];
   /** Learned from the first valid reply unless configured, then enforced (plausibility). */
@@ -141,7 +143,11 @@ export class BmsPoller {
     if (!this.awaitingReply) return;
     this.awaitingReply = false;
     this.stats.timeouts += 1;
-    this.emit({ type: 'missed', reason: `no reply within ${this.options.replyTimeoutMs} ms`, atMs: this.clock.now() });
+    this.missedInARow += 1;
+    const reason = `no reply within ${this.options.replyTimeoutMs} ms`;
+    if (this.missedInARow === 1) this.log.warn(`BMS poll missed: ${reason} on ${this.link.description} (repeats are logged at debug level)`);
+    else this.log.debug(`BMS poll missed: ${reason} (${this.missedInARow} in a row)`);
+    this.emit({ type: 'missed', reason, atMs: this.clock.now() });
     this.scheduleNextPoll();
   }
 
@@ -177,6 +183,8 @@ export class BmsPoller {
     }
     this.cancelTimer();
     this.awaitingReply = false;
+    if (this.missedInARow > 0) this.log.info(`BMS answering again after ${this.missedInARow} missed poll(s)`);
+    this.missedInARow = 0;
     const problems = checkPlausibility(decoded.snapshot, { ...this.options.plausibility, cellCount: this.expectedCells });
     if (problems.length > 0) {
       this.stats.implausible += 1;

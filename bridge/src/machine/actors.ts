@@ -52,7 +52,8 @@ export interface CanLinkInput {
 /**
  * Opens the bus, reports inverter frames, and sends frame sets in order. The first failure
  * (ENOBUFS, bus-off, interface gone) is reported once as CAN.DOWN; the chart then stops this
- * actor (closing the bus) and reopens after a back-off.
+ * actor and reopens after a back-off. Stopping closes the bus once the frames already handed
+ * over have been sent.
  */
 export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input, sendBack, receive }) => {
   const { bus, log } = input;
@@ -77,7 +78,9 @@ export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input,
   receive((command) => {
     queue = queue.then(async () => {
       for (const frame of command.frames) {
-        if (!active || reportedDown) return;
+        // Frames already handed over still go out after stop (the shutdown set); only a
+        // failed bus ends the queue.
+        if (reportedDown) return;
         try {
           await bus.send(frame);
         } catch (err) {
@@ -91,6 +94,6 @@ export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input,
     active = false;
     offFrame();
     offDown();
-    bus.close().catch((err: Error) => log.debug({ err: err.message }, 'CAN close failed'));
+    void queue.then(() => bus.close()).catch((err: Error) => log.debug({ err: err.message }, 'CAN close failed'));
   };
 });

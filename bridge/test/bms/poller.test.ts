@@ -9,7 +9,7 @@ import { decodeResponse, encodeResponse, type BmsSnapshot } from '../../src/prot
 import { createMemoryLinkPair, type MemoryPeer } from '../../src/transport/memory-link';
 import type { ByteLink } from '../../src/transport/types';
 import { bytesOf, concat, MODERN_RESPONSE_VECTORS, reframe, split } from '../protocol/jk/helpers';
-import { CAPTURE, captured, pollerOptions, READ_ALL_REQUEST, startPoller } from './support';
+import { CAPTURE, captured, pollerOptions, READ_ALL_REQUEST, recordingLog, startPoller } from './support';
 
 /** One piece of a reply, sent `afterMs` after the request reached the BMS. */
 interface Piece {
@@ -98,6 +98,22 @@ describe('polling cadence', () => {
     ]);
     expect(probe.poller.stats).toMatchObject({ polls: 3, timeouts: 3, snapshots: 0, errors: {} });
     await probe.poller.stop();
+  });
+
+  it('a silent stretch is logged once as a warning, its repeats at debug, and the BMS coming back at info', async () => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    scriptedBms(peer, (n) => (n < 3 ? [] : reply(CAPTURE.s16a)));
+    const { log, records } = recordingLog();
+    const probe = startPoller(link, pollerOptions(), log);
+    await advance(3500);
+    await probe.poller.stop();
+
+    expect(records.filter((r) => /^BMS (poll missed|answering again)/.test(r.msg))).toEqual([
+      { level: 40, msg: 'BMS poll missed: no reply within 300 ms on memory bms (repeats are logged at debug level)' },
+      { level: 20, msg: 'BMS poll missed: no reply within 300 ms (2 in a row)' },
+      { level: 20, msg: 'BMS poll missed: no reply within 300 ms (3 in a row)' },
+      { level: 30, msg: 'BMS answering again after 3 missed poll(s)' },
+    ].map((r) => expect.objectContaining(r)));
   });
 
   it('a reply that comes after its timeout is ignored and moves the next request to minGapMs after its last byte', async () => {

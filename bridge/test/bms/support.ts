@@ -4,7 +4,7 @@
  * codec tests' helpers, never copied).
  */
 import pino from 'pino';
-import { BmsPoller, type PollerEvent, type PollerOptions } from '../../src/bms/poller';
+import { BmsPoller, type LogFn, type PollerEvent, type PollerOptions } from '../../src/bms/poller';
 import type { PlausibilityLimits } from '../../src/bms/plausibility';
 import { systemClock } from '../../src/clock';
 import { bridgeConfigSchema } from '../../src/config/schema';
@@ -12,6 +12,13 @@ import type { ByteLink } from '../../src/transport/types';
 import { bytesOf, vector } from '../protocol/jk/helpers';
 
 export const silentLog = pino({ level: 'silent' });
+
+/** A real pino logger at debug level whose JSON lines are kept as { level, msg } (30 info, 40 warn). */
+export function recordingLog(): { log: LogFn; records: Array<{ level: number; msg: string }> } {
+  const records: Array<{ level: number; msg: string }> = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => records.push(JSON.parse(line) as { level: number; msg: string }) });
+  return { log, records };
+}
 
 export type PollerOverrides = Partial<Omit<PollerOptions, 'plausibility'>> & { plausibility?: Partial<PlausibilityLimits> };
 
@@ -41,9 +48,9 @@ export interface PollerProbe {
 }
 
 /** Starts a poller on the system clock, which Vitest's fake timers replace when a test installs them. */
-export function startPoller(link: ByteLink, options: PollerOptions = pollerOptions()): PollerProbe {
+export function startPoller(link: ByteLink, options: PollerOptions = pollerOptions(), log: LogFn = silentLog): PollerProbe {
   const events: PollerEvent[] = [];
-  const poller = new BmsPoller(link, options, (event) => events.push(event), systemClock, silentLog);
+  const poller = new BmsPoller(link, options, (event) => events.push(event), systemClock, log);
   poller.start();
   return {
     poller,

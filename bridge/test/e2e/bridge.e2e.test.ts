@@ -156,6 +156,8 @@ describe('bridge process on SLCAN (--can slcan:<pty>)', () => {
     expect(decodePylon(frames[5])).toMatchObject({ identity: { manufacturer: 'PYLON' } });
 
     expect(await terminate(run)).toMatchObject({ code: 0, signal: null });
+    // The shutdown set reached the adapter: zero limits are the last ones the inverter saw.
+    expect(decodePylon(byId(adapter.framesFromHost, 0x351).at(-1)!)).toMatchObject({ chargeCurrentLimitA: 0, dischargeCurrentLimitA: 0 });
   });
 });
 

@@ -72,6 +72,8 @@ function uint(value: number, width: number): Uint8Array {
 }
 
 function byte(value: number): Uint8Array {
-  if (!Number.isInteger(value) || value < 0 || value > 0xff) throw new RangeError(`protocolVersion ${value} is not a byte`);
+  if (!Number.isInteger(value) || value < 0 || value > 0xff) {
+    throw new RangeError(`protocolVersion ${value} is not a byte`);
+  }
   return uint(value, 1);
 }

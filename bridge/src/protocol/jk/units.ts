@@ -14,11 +14,13 @@ export function decodeTemperature(raw: number, coding: JkTemperatureCoding): num
   return raw <= zero ? raw : zero - raw;
 }
 
-/** Inverse of decodeTemperature; RangeError when the coding cannot carry the value (e.g. 100 °C under 'esphome'). */
+/** Inverse of decodeTemperature; RangeError above the coding's limit (100 °C is not 'esphome'-codable). */
 export function encodeTemperature(celsius: number, coding: JkTemperatureCoding): number {
   const zero = LAST_NON_NEGATIVE[coding];
   const whole = Math.round(celsius);
-  if (whole > zero) throw new RangeError(`temperature ${celsius} °C is above ${zero} °C, the '${coding}' coding limit`);
+  if (whole > zero) {
+    throw new RangeError(`temperature ${celsius} °C is above ${zero} °C, the '${coding}' coding limit`);
+  }
   return whole >= 0 ? Math.abs(whole) : zero - whole; // abs: -0.4 °C rounds to -0, send 0
 }
 

@@ -163,8 +163,9 @@ describe('fuzz: framer and decoder never throw and keep their invariants', () =>
   }, FUZZ_TIMEOUT_MS);
 
   it('replies mutated inside the info field, LENGTH and checksum repaired (20 000 inputs)', () => {
+    const infoMutations = fc.array(mutation(8), { minLength: 1, maxLength: 3 });
     fc.assert(
-      fc.property(fc.constantFrom(...REPLIES), fc.array(mutation(8), { minLength: 1, maxLength: 3 }), coding, (reply, mutations, tc) => {
+      fc.property(fc.constantFrom(...REPLIES), infoMutations, coding, (reply, mutations, tc) => {
         inputs++;
         checkDecoders(reframe(reply, (info) => Array.from(mutate(Uint8Array.from(info), mutations))), tc);
       }),
