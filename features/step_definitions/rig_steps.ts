@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { Given, When, Then } from '@cucumber/cucumber';
 import { isInverterProfileName } from '../../sim-inverter/src/profiles';
-import { stateName } from '../support/bridge-process';
+import { stateName } from '../../rig/src/bridge-process';
 import type { RigWorld } from '../support/world';
 
 const DEFAULT_PROFILE = 'jk-16s-280ah';

@@ -1,7 +1,7 @@
 /** Per-scenario rig lifecycle; the bridge must have been built (npm run build) beforehand. */
 import { existsSync } from 'node:fs';
 import { After, BeforeAll, setDefaultTimeout, Status } from '@cucumber/cucumber';
-import { BRIDGE_ENTRY } from './bridge-process';
+import { BRIDGE_ENTRY } from '../../rig/src/bridge-process';
 import type { RigWorld } from './world';
 
 // Steps wait in real time on real transports; the slowest (a closed-loop cycle) takes about a

@@ -25,7 +25,7 @@ import { patchOf, type FrameRecord } from '../../sim-inverter/src/checker';
 import type { InverterProfileName } from '../../sim-inverter/src/profiles';
 import { SlcanPtyEndpoint } from '../../sim-inverter/src/slcan-pty';
 import { truthFromBms, VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
-import { BridgeProcess } from './bridge-process';
+import { BridgeProcess } from '../../rig/src/bridge-process';
 
 export interface RigParameters {
   /** 'slcan-pty': SLCAN framing over a socat pty (no privileges); 'vcan': real SocketCAN. */

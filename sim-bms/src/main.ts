@@ -9,12 +9,10 @@
  * Runs without privileges. Exit codes: 0 after SIGINT/SIGTERM or Ctrl-D, 1 on a start-up error,
  * 2 on bad arguments.
  */
-import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { chargeMosfetOn, dischargeMosfetOn } from '../../bridge/src/protocol/jk/snapshot';
-import { startControlServer } from '../../rig/src/control-server';
-import { startPrompt, type Prompt } from '../../rig/src/prompt';
-import { loadTimeline, playTimeline, type TimelinePlayback } from '../../rig/src/timeline';
+import { startConsole } from '../../rig/src/console';
+import { loadTimeline } from '../../rig/src/timeline';
 import { PtyLinkSource, TcpLinkSource, type LinkSource } from './links';
 import { listProfiles, loadProfile, withCellCount } from './profile';
 import { renderStatus, signed } from './view';
@@ -77,8 +75,8 @@ function parseCli(argv: string[]) {
   };
 }
 
-/** One line per second when stdout is not a terminal (logs, CI). */
-function statusLine(bms: VirtualBms): string {
+/** One line per second when stdout is not a terminal (logs, CI); the live rig's log shows it too. */
+export function bmsStatusLine(bms: VirtualBms): string {
   const s = bms.liveSnapshot();
   const faults = bms.faults.describe(bms.now());
   return (
@@ -107,68 +105,23 @@ async function main(argv: string[]): Promise<number> {
   const bms = new VirtualBms({ profile, initialSocPct: cli.soc, timeScale: cli.timeScale });
   const source: LinkSource = cli.tcp ? new TcpLinkSource(cli.tcp.host, cli.tcp.port) : new PtyLinkSource(cli.link!);
   await bms.serve(source);
-  const control = await startControlServer(bms.commands, { port: cli.controlPort }).catch(async (err: Error) => {
-    await bms.stop();
-    throw new Error(`control server on 127.0.0.1:${cli.controlPort}: ${err.message}`);
+  const ui = await startConsole({
+    commands: bms.commands,
+    promptLabel: 'sim-bms> ',
+    banner: [
+      `sim-bms: ${profile.name} (${profile.description}), ${profile.cells} cells, SoC ${bms.battery.socPct.toFixed(0)} %`,
+      source instanceof TcpLinkSource ? `bridge: connect to tcp://${cli.tcp!.host}:${source.port}` : `bridge: open ${cli.link}`,
+    ],
+    render: () => renderStatus(bms),
+    statusLine: () => bmsStatusLine(bms),
+    view: cli.view,
+    controlPort: cli.controlPort,
+    onShutdown: () => bms.stop(),
   });
+  bms.on('link', (state, detail) => ui.say(`link ${state}: ${detail}`));
+  if (timeline) ui.play(timeline, { bms: bms.commands });
 
-  const out = process.stdout;
-  let prompt: Prompt | undefined;
-  /** Height of the in-place view (TTY stdout without a prompt); text printed below it resets it. */
-  let drawnLines = 0;
-  const say = (text: string): void => {
-    if (prompt) return prompt.print(text);
-    out.write(`${text}\n`);
-    drawnLines = 0;
-  };
-  const draw = (): void => {
-    if (!cli.view) return;
-    if (prompt) return prompt.setStatus(renderStatus(bms));
-    if (!out.isTTY) return void out.write(`${statusLine(bms)}\n`);
-    const lines = renderStatus(bms);
-    readline.moveCursor(out, 0, -drawnLines);
-    readline.clearScreenDown(out);
-    out.write(`${lines.join('\n')}\n`);
-    drawnLines = lines.length;
-  };
-  // A TTY view is cheap to redraw and feels live at 2 Hz; a log gets one line per second.
-  const viewTimer = setInterval(draw, out.isTTY ? 500 : 1000);
-
-  let playback: TimelinePlayback | undefined;
-  let finish: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  let stopping: Promise<void> | undefined;
-  const shutdown = (): Promise<void> =>
-    (stopping ??= (async () => {
-      clearInterval(viewTimer);
-      playback?.cancel();
-      prompt?.close();
-      await control.close();
-      await bms.stop();
-      finish();
-    })());
-  process.once('SIGINT', () => void shutdown());
-  process.once('SIGTERM', () => void shutdown());
-
-  say(`sim-bms: ${profile.name} (${profile.description}), ${profile.cells} cells, SoC ${bms.battery.socPct.toFixed(0)} %`);
-  say(source instanceof TcpLinkSource ? `bridge: connect to tcp://${cli.tcp!.host}:${source.port}` : `bridge: open ${cli.link}`);
-  say(`control: 127.0.0.1:${control.port}   e.g. node dist/rig/src/ctl.js ${control.port} help`);
-  bms.on('link', (state, detail) => say(`link ${state}: ${detail}`));
-
-  if (process.stdin.isTTY === true && out.isTTY === true) {
-    prompt = startPrompt(bms.commands, { prompt: 'sim-bms> ', onInterrupt: () => void shutdown(), onClose: () => void shutdown() });
-    say('type "help" for commands; Ctrl-C or Ctrl-D quits');
-  }
-  draw();
-
-  if (timeline) {
-    playback = playTimeline(timeline, { bms: bms.commands }, globalThis, (step) => {
-      say(`[scenario ${(step.atMs / 1000).toFixed(1)}s] ${step.line} -> ${step.ok ? step.output : `error: ${step.output}`}`);
-    });
-    void playback.done.then(({ cancelled }) => cancelled || say('[scenario] done; the simulator keeps running'));
-  }
-
-  await finished;
+  await ui.finished;
   return 0;
 }
 

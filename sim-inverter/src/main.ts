@@ -11,14 +11,12 @@
  * --can slcan-pty:<link> needs no privileges: the bridge then runs with --can slcan:<link>.
  * Exit codes: 0 after SIGINT/SIGTERM or Ctrl-D, 1 on a start-up error, 2 on bad arguments.
  */
-import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../../bridge/src/clock';
 import { createCanBus, parseCanSpec } from '../../bridge/src/transport/spec';
 import type { CanBus } from '../../bridge/src/transport/types';
-import { startControlServer } from '../../rig/src/control-server';
-import { startPrompt, type Prompt } from '../../rig/src/prompt';
-import { loadTimeline, playTimeline, type TimelinePlayback } from '../../rig/src/timeline';
+import { startConsole } from '../../rig/src/console';
+import { loadTimeline } from '../../rig/src/timeline';
 import { formatViolation, renderStatusLine, renderView } from './view';
 import { parseDemand } from './inverter-commands';
 import { INVERTER_PROFILE_NAMES, isInverterProfileName, type CodecName } from './profiles';
@@ -133,72 +131,30 @@ async function main(argv: string[]): Promise<number> {
     await endpoint?.close();
     throw err;
   }
-  const control = await startControlServer(inverter.commands, { port: cli.controlPort }).catch(async (err: Error) => {
-    await inverter.stop();
-    await endpoint?.close();
-    throw new Error(`control server on 127.0.0.1:${cli.controlPort}: ${err.message}`);
-  });
-
-  const out = process.stdout;
-  let prompt: Prompt | undefined;
-  /** Height of the in-place view (TTY stdout without a prompt); text printed below it resets it. */
-  let drawnLines = 0;
-  const say = (text: string): void => {
-    if (prompt) return prompt.print(text);
-    out.write(`${text}\n`);
-    drawnLines = 0;
-  };
   const origin = inverter.startedAtMs;
-  const draw = (): void => {
-    if (!cli.view) return;
-    if (prompt) return prompt.setStatus(renderView(inverter, origin));
-    if (!out.isTTY) return void out.write(`${renderStatusLine(inverter, origin)}\n`);
-    const lines = renderView(inverter, origin);
-    readline.moveCursor(out, 0, -drawnLines);
-    readline.clearScreenDown(out);
-    out.write(`${lines.join('\n')}\n`);
-    drawnLines = lines.length;
-  };
-  // A TTY view is cheap to redraw and feels live at 2 Hz; a log gets one line per second.
-  const viewTimer = setInterval(draw, out.isTTY ? 500 : 1000);
-  const stopViolations = inverter.checker.onViolation((v) => say(`violation ${formatViolation(v, origin)}`));
-
-  let playback: TimelinePlayback | undefined;
-  let finish: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  let stopping: Promise<void> | undefined;
-  const shutdown = (): Promise<void> =>
-    (stopping ??= (async () => {
-      clearInterval(viewTimer);
+  // Subscribed once the console can print; onShutdown also runs when the console cannot start.
+  let stopViolations = (): void => undefined;
+  const ui = await startConsole({
+    commands: inverter.commands,
+    promptLabel: 'sim-inverter> ',
+    banner: [
+      `sim-inverter: ${inverter.profile.label}, decoding ${inverter.checker.codec.name}, on ${bus.description}`,
+      ...(endpoint ? [`bridge: --can slcan:${endpoint.link}`] : []),
+    ],
+    render: () => renderView(inverter, origin),
+    statusLine: () => renderStatusLine(inverter, origin),
+    view: cli.view,
+    controlPort: cli.controlPort,
+    onShutdown: async () => {
       stopViolations();
-      playback?.cancel();
-      prompt?.close();
-      await control.close();
       await inverter.stop();
       await endpoint?.close();
-      finish();
-    })());
-  process.once('SIGINT', () => void shutdown());
-  process.once('SIGTERM', () => void shutdown());
+    },
+  });
+  stopViolations = inverter.checker.onViolation((v) => ui.say(`violation ${formatViolation(v, origin)}`));
+  if (timeline) ui.play(timeline, { inverter: inverter.commands });
 
-  say(`sim-inverter: ${inverter.profile.label}, decoding ${inverter.checker.codec.name}, on ${bus.description}`);
-  if (endpoint) say(`bridge: --can slcan:${endpoint.link}`);
-  say(`control: 127.0.0.1:${control.port}   e.g. node dist/rig/src/ctl.js ${control.port} help`);
-
-  if (process.stdin.isTTY === true && out.isTTY === true) {
-    prompt = startPrompt(inverter.commands, { prompt: 'sim-inverter> ', onInterrupt: () => void shutdown(), onClose: () => void shutdown() });
-    say('type "help" for commands; Ctrl-C or Ctrl-D quits');
-  }
-  draw();
-
-  if (timeline) {
-    playback = playTimeline(timeline, { inverter: inverter.commands }, globalThis, (step) => {
-      say(`[scenario ${(step.atMs / 1000).toFixed(1)}s] ${step.line} -> ${step.ok ? step.output : `error: ${step.output}`}`);
-    });
-    void playback.done.then(({ cancelled }) => cancelled || say('[scenario] done; the simulator keeps running'));
-  }
-
-  await finished;
+  await ui.finished;
   return 0;
 }
 

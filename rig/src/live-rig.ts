@@ -1,0 +1,335 @@
+/**
+ * npm start -- [--profile <name|file>] [--soc <pct>] [--inverter <profile>] [--time-scale <x>]
+ *              [--scenario <file>] [--control-port <n>] [--duration <time>] [--no-view]
+ *
+ * The whole rig in one terminal, for a newcomer and for CI smoke tests: the virtual JK BMS on a
+ * socat pty, the virtual inverter on SLCAN over a second pty (closed loop: its current flows into
+ * the battery), and the real bridge (dist/bridge/src/main.js) between them, all in a temporary
+ * directory. The inverter offers 3000 W of solar, so the battery charges through the bridge within
+ * seconds. One view shows all three; one prompt and one control server take `bms <command>`,
+ * `inverter <command>`, `play <timeline>` and `quit`.
+ *
+ * Runs without privileges. Exit codes: 0 after quit, SIGINT/SIGTERM or Ctrl-D; with --duration,
+ * 0 only when the bridge connected, the inverter's checker saw no violation and the bridge
+ * stopped cleanly, else 1 (a CI smoke test); 1 on a start-up error; 2 on bad arguments.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { systemClock } from '../../bridge/src/clock';
+import { bridgeConfigSchema, type BridgeConfig, type BridgeConfigInput } from '../../bridge/src/config/schema';
+import { maxChargeVoltageV } from '../../bridge/src/control';
+import { bmsStatusLine } from '../../sim-bms/src/main';
+import { PtyLinkSource } from '../../sim-bms/src/links';
+import { listProfiles, loadProfile } from '../../sim-bms/src/profile';
+import { renderStatus } from '../../sim-bms/src/view';
+import { VirtualBms } from '../../sim-bms/src/virtual-bms';
+import type { CheckerThresholds } from '../../sim-inverter/src/checker';
+import { INVERTER_PROFILE_NAMES, INVERTER_PROFILES, isInverterProfileName } from '../../sim-inverter/src/profiles';
+import { SlcanPtyEndpoint } from '../../sim-inverter/src/slcan-pty';
+import { formatViolation, renderStatusLine, renderView } from '../../sim-inverter/src/view';
+import { truthFromBms, VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
+import { BridgeProcess, stateName, type BridgeLogLine } from './bridge-process';
+import { CommandError, CommandSet, expectArgs, parseDurationMs, type RigCommand } from './commands';
+import { startConsole, type LiveConsole } from './console';
+import { loadTimeline } from './timeline';
+
+const USAGE = `usage: npm start -- [options]     (after a build: node dist/rig/src/live-rig.js [options])
+  sim-bms → the real bridge → sim-inverter on socat ptys, with a live view of all three.
+  --profile <name|file> battery profile (default jk-16s-280ah; known: ${listProfiles().join(', ')})
+  --soc <pct>           initial state of charge (default 40)
+  --inverter <name>     ${INVERTER_PROFILE_NAMES.join(' | ')} (default pylon-lv); the bridge uses its codec
+  --time-scale <x>      battery model seconds per real second (default 30, so the SoC visibly moves)
+  --scenario <file>     play a timeline (scenarios/*.yaml; bms: and inverter: steps) from the start
+  --control-port <n>    control server port on 127.0.0.1 (default 0 = any free port, printed)
+  --duration <time>     stop after e.g. 10s or 2m; exit 0 only if the bridge connected, the checker
+                        saw no violation and the bridge stopped cleanly (for CI smoke tests)
+  --no-view             no live view and no status lines (the prompt stays)
+at the prompt, or from another terminal with node dist/rig/src/ctl.js <port> <line>:
+  bms <command>         e.g. bms cell 5 3600mV, bms silent 10s, bms help
+  inverter <command>    (or inv) e.g. inverter demand -20A, inverter heartbeat off, inverter help
+  play <file>           e.g. play scenarios/demo-cell-runaway.yaml
+  help, quit`;
+
+/** The solar surplus the inverter offers from the start: the battery charges at once. */
+const SOLAR_W = 3000;
+
+class UsageError extends Error {}
+
+function parseCli(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      profile: { type: 'string', default: 'jk-16s-280ah' },
+      soc: { type: 'string', default: '40' },
+      inverter: { type: 'string', default: 'pylon-lv' },
+      'time-scale': { type: 'string', default: '30' },
+      scenario: { type: 'string' },
+      'control-port': { type: 'string', default: '0' },
+      duration: { type: 'string' },
+      'no-view': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  const number = (name: string, text: string, min: number, max: number): number => {
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`--${name} ${text}: expected a number from ${min} to ${max}`);
+    return value;
+  };
+  if (!isInverterProfileName(values.inverter)) throw new UsageError(`--inverter ${values.inverter}: expected one of ${INVERTER_PROFILE_NAMES.join(', ')}`);
+  let durationMs: number | undefined;
+  try {
+    durationMs = values.duration === undefined ? undefined : parseDurationMs(values.duration);
+  } catch (err) {
+    throw new UsageError(`--duration: ${(err as Error).message}`);
+  }
+  return {
+    help: values.help,
+    profile: values.profile,
+    soc: number('soc', values.soc, 0, 100),
+    inverter: values.inverter,
+    timeScale: number('time-scale', values['time-scale'], 0.001, 10_000),
+    scenario: values.scenario,
+    controlPort: number('control-port', values['control-port'], 0, 65535),
+    durationMs,
+    view: !values['no-view'],
+  };
+}
+
+/**
+ * What the checker holds the bridge to: the settings the bridge runs with. A limit decrease goes
+ * out at once, so one poll, its reply timeout and one CAN period bound the reaction.
+ */
+export function checkerThresholds(config: BridgeConfig, cells: number): Partial<CheckerThresholds> {
+  return {
+    canPeriodMs: config.can.periodMs,
+    staleAfterMs: config.state.staleAfterMs,
+    chargeStopCellMv: config.control.chargeStopCellMv,
+    dischargeStopCellMv: config.control.dischargeStopCellMv,
+    reactionBoundMs: config.bms.pollIntervalMs + config.bms.replyTimeoutMs + config.can.periodMs,
+    maxChargeVoltageV: maxChargeVoltageV(config.control, cells),
+  };
+}
+
+/** The bridge's latest status line, one part a line: the three regions, then each limit with its reason. */
+function renderBridge(bridge: BridgeProcess): string[] {
+  const latest = bridge.statusLines().at(-1);
+  if (latest === undefined) return ['bridge    starting (no status line yet)'];
+  const [bms, inverter, can, ...limits] = latest.msg.split(' · ');
+  const age = ((Date.now() - latest.atMs) / 1000).toFixed(0);
+  return [`bridge    ${[bms, inverter, can].join(' · ')}   (since ${age} s)`, ...limits.map((part) => `          ${part}`)];
+}
+
+/** The three regions' states of a status line, without the limits that change every few seconds. */
+function regions(line: BridgeLogLine): string {
+  const state = line.state!;
+  return [stateName(state.bms), stateName(state.inverter), stateName(state.can)].join(' ');
+}
+
+/**
+ * Prints what a person should notice from the bridge: a region changing state, and its warnings
+ * and errors (pino levels 40 and up; a line that is not JSON, like a crash, counts as an error).
+ */
+function followBridge(bridge: BridgeProcess, say: (text: string) => void): () => void {
+  let seen = 0;
+  let lastRegions = '';
+  const timer = setInterval(() => {
+    for (const line of bridge.logs.slice(seen)) {
+      if (line.state !== undefined && regions(line) !== lastRegions) {
+        lastRegions = regions(line);
+        say(`bridge: ${line.msg}`);
+      } else if (line.level >= 40) {
+        say(`bridge ${line.level >= 50 ? 'error' : 'warning'}: ${line.msg}`);
+      }
+    }
+    seen = bridge.logs.length;
+  }, 200);
+  return () => clearInterval(timer);
+}
+
+/** A word that held spaces was quoted at the prompt; quote it again for the sim's own parser. */
+function quoteWord(word: string): string {
+  return /\s/.test(word) ? `"${word}"` : word;
+}
+
+/** "bms cell 3 3650mV" runs "cell 3 3650mV" in the BMS's own command set. */
+function forward(name: string, target: CommandSet, what: string): RigCommand {
+  return {
+    name,
+    usage: `${name} <command>`,
+    help: `${what} ("${name} help" lists them)`,
+    run: async (args) => {
+      if (args.length === 0) return target.help();
+      const result = await target.execute(args.map(quoteWord).join(' '));
+      if (!result.ok) throw new CommandError(result.output);
+      return result.output;
+    },
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let cli: ReturnType<typeof parseCli>;
+  try {
+    cli = parseCli(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (cli.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (spawnSync('socat', ['-V']).error !== undefined) {
+    process.stderr.write('live-rig: socat is missing; it makes the virtual serial and CAN links. Install it: sudo apt-get install socat\n');
+    return 1;
+  }
+
+  const profile = loadProfile(cli.profile);
+  const timeline = cli.scenario === undefined ? undefined : loadTimeline(cli.scenario);
+  const inverterProfile = INVERTER_PROFILES[cli.inverter];
+  const configInput: BridgeConfigInput = { bms: { pollIntervalMs: 500 }, can: { periodMs: 1000 } };
+  const config = bridgeConfigSchema.parse(configInput);
+
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'jk-live-rig-'));
+  /** What is running, newest last; shutdown stops it newest first (the bridge before the sims). */
+  const stops: Array<() => Promise<unknown>> = [() => rm(dir, { recursive: true, force: true })];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  let bms: VirtualBms;
+  let inverter: VirtualInverter;
+  let bridge: BridgeProcess;
+  let bridgeArgs: string[];
+  try {
+    bms = new VirtualBms({ profile, initialSocPct: cli.soc, timeScale: cli.timeScale });
+    await bms.serve(new PtyLinkSource(path.join(dir, 'bms')));
+    stops.push(() => bms.stop());
+    const endpoint = await SlcanPtyEndpoint.open({ link: path.join(dir, 'can'), clock: systemClock });
+    stops.push(() => endpoint.close());
+    inverter = new VirtualInverter({
+      profile: inverterProfile,
+      bus: endpoint.bus,
+      truth: truthFromBms(bms),
+      sink: bms,
+      transportFaults: endpoint,
+      thresholds: checkerThresholds(config, profile.cells),
+      // A long manual run must not grow without bound; 100 000 frames is well over an hour of traffic.
+      maxFrames: 100_000,
+    });
+    inverter.setDemand({ unit: 'W', watts: SOLAR_W });
+    await inverter.start();
+    stops.push(() => inverter.stop());
+    const configPath = path.join(dir, 'bridge.yaml');
+    await writeFile(configPath, stringify(configInput));
+    bridgeArgs = ['--config', configPath, '--bms', path.join(dir, 'bms'), '--can', `slcan:${endpoint.link}`, '--profile', inverterProfile.codec];
+    bridge = new BridgeProcess(bridgeArgs);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  let bridgeExit: number | null | undefined;
+  stops.push(async () => (bridgeExit = await bridge.stop()));
+
+  const startedAt = Date.now();
+  const origin = inverter.startedAtMs;
+  const targets = { bms: bms.commands, inverter: inverter.commands };
+  /** The three at a glance: the log's status line and the summary at the end. */
+  const statusLines = (): string[] => [
+    `bridge    ${bridge.statusLines().at(-1)?.msg ?? 'starting'}`,
+    `bms       ${bmsStatusLine(bms)}`,
+    `inverter  ${renderStatusLine(inverter, origin)}`,
+  ];
+  // The commands run only once the console exists.
+  let ui: LiveConsole;
+  const commands = new CommandSet([
+    forward('bms', targets.bms, 'a sim-bms command, e.g. bms cell 5 3600mV'),
+    forward('inverter', targets.inverter, 'a sim-inverter command, e.g. inverter demand -20A'),
+    forward('inv', targets.inverter, 'short for inverter'),
+    {
+      name: 'play',
+      usage: 'play <file>',
+      help: 'play a timeline (bms: and inverter: steps) against both sims; one still playing stops',
+      run: (args) => {
+        expectArgs(args, 1);
+        try {
+          const played = loadTimeline(args[0]);
+          ui.play(played, targets);
+          return `playing ${args[0]}: ${played.description ?? `${played.steps.length} steps`}`;
+        } catch (err) {
+          throw new CommandError((err as Error).message);
+        }
+      },
+    },
+    {
+      name: 'quit',
+      usage: 'quit',
+      help: 'stop the bridge and both sims, remove the temporary directory',
+      run: (args) => {
+        expectArgs(args, 0);
+        // After this answer is out: the shutdown closes the control server's connections.
+        setImmediate(() => void ui.shutdown());
+        return 'stopping';
+      },
+    },
+  ]);
+
+  let stopFollowing = (): void => undefined;
+  let lastLines: string[] = [];
+  ui = await startConsole({
+    commands,
+    promptLabel: 'rig> ',
+    banner: [
+      `sim-bms: ${profile.name} (${profile.description}), SoC ${cli.soc} %, battery time ×${cli.timeScale}`,
+      `sim-inverter: ${inverterProfile.label}, offering ${SOLAR_W} W of solar`,
+      `bridge: node dist/bridge/src/main.js ${bridgeArgs.join(' ')}`,
+    ],
+    render: () => [
+      `live rig +${((Date.now() - startedAt) / 1000).toFixed(0)} s   ${dir}`,
+      ...renderBridge(bridge),
+      '',
+      ...renderStatus(bms),
+      '',
+      ...renderView(inverter, origin),
+    ],
+    statusLine: () => statusLines().join('\n'),
+    view: cli.view,
+    controlPort: cli.controlPort,
+    onShutdown: async () => {
+      stopFollowing();
+      // Taken while the battery still charges: what the run came to.
+      lastLines = [`live-rig: stopped after ${((Date.now() - startedAt) / 1000).toFixed(1)} s`, ...statusLines()];
+      await stopAll();
+    },
+  });
+  stopFollowing = followBridge(bridge, ui.say);
+  if (timeline) ui.play(timeline, targets);
+  if (cli.durationMs !== undefined) setTimeout(() => void ui.shutdown(), cli.durationMs).unref();
+
+  await ui.finished;
+  const connected = bridge.statusLines().some((line) => stateName(line.state?.bms) === 'connected');
+  const violations = inverter.checker.violations;
+  ui.say(
+    [
+      ...lastLines,
+      `live-rig: the bridge ${connected ? 'connected to the BMS' : 'never connected to the BMS'} and exited with ${bridgeExit ?? 'a signal'}; ` +
+        `${violations.length} violation${violations.length === 1 ? '' : 's'}`,
+      ...violations.slice(0, 10).map((v) => `  ${formatViolation(v, origin)}`),
+    ].join('\n'),
+  );
+  if (cli.durationMs === undefined) return 0;
+  return connected && violations.length === 0 && bridgeExit === 0 ? 0 : 1;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`live-rig: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}
