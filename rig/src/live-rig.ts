@@ -20,21 +20,20 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { systemClock } from '../../bridge/src/clock';
-import { bridgeConfigSchema, type BridgeConfig, type BridgeConfigInput } from '../../bridge/src/config/schema';
-import { maxChargeVoltageV } from '../../bridge/src/control';
+import { loadConfig } from '../../bridge/src/config/load';
+import type { BridgeConfigInput } from '../../bridge/src/config/schema';
 import { bmsStatusLine } from '../../sim-bms/src/main';
-import { PtyLinkSource } from '../../sim-bms/src/links';
 import { listProfiles, loadProfile } from '../../sim-bms/src/profile';
 import { renderStatus } from '../../sim-bms/src/view';
-import { VirtualBms } from '../../sim-bms/src/virtual-bms';
-import type { CheckerThresholds } from '../../sim-inverter/src/checker';
-import { INVERTER_PROFILE_NAMES, INVERTER_PROFILES, isInverterProfileName } from '../../sim-inverter/src/profiles';
+import type { VirtualBms } from '../../sim-bms/src/virtual-bms';
+import { INVERTER_PROFILE_NAMES, isInverterProfileName } from '../../sim-inverter/src/profiles';
 import { SlcanPtyEndpoint } from '../../sim-inverter/src/slcan-pty';
 import { formatViolation, renderStatusLine, renderView } from '../../sim-inverter/src/view';
-import { truthFromBms, VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
+import type { VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
 import { BridgeProcess, stateName, type BridgeLogLine } from './bridge-process';
 import { CommandError, CommandSet, expectArgs, parseDurationMs, type RigCommand } from './commands';
 import { startConsole, type LiveConsole } from './console';
+import { BRIDGE_PROFILE_FOR, serveVirtualBms, startVirtualInverter } from './rig-setup';
 import { loadTimeline } from './timeline';
 
 const USAGE = `usage: npm start -- [options]     (after a build: node dist/rig/src/live-rig.js [options])
@@ -56,6 +55,8 @@ at the prompt, or from another terminal with node dist/rig/src/ctl.js <port> <li
 
 /** The solar surplus the inverter offers from the start: the battery charges at once. */
 const SOLAR_W = 3000;
+/** The bridge's config file: a poll every 500 ms, a frame set every second, defaults otherwise. */
+const BRIDGE_CONFIG: BridgeConfigInput = { bms: { pollIntervalMs: 500 }, can: { periodMs: 1000 } };
 
 class UsageError extends Error {}
 
@@ -97,21 +98,6 @@ function parseCli(argv: string[]) {
     controlPort: number('control-port', values['control-port'], 0, 65535),
     durationMs,
     view: !values['no-view'],
-  };
-}
-
-/**
- * What the checker holds the bridge to: the settings the bridge runs with. A limit decrease goes
- * out at once, so one poll, its reply timeout and one CAN period bound the reaction.
- */
-export function checkerThresholds(config: BridgeConfig, cells: number): Partial<CheckerThresholds> {
-  return {
-    canPeriodMs: config.can.periodMs,
-    staleAfterMs: config.state.staleAfterMs,
-    chargeStopCellMv: config.control.chargeStopCellMv,
-    dischargeStopCellMv: config.control.dischargeStopCellMv,
-    reactionBoundMs: config.bms.pollIntervalMs + config.bms.replyTimeoutMs + config.can.periodMs,
-    maxChargeVoltageV: maxChargeVoltageV(config.control, cells),
   };
 }
 
@@ -190,9 +176,6 @@ async function main(argv: string[]): Promise<number> {
 
   const profile = loadProfile(cli.profile);
   const timeline = cli.scenario === undefined ? undefined : loadTimeline(cli.scenario);
-  const inverterProfile = INVERTER_PROFILES[cli.inverter];
-  const configInput: BridgeConfigInput = { bms: { pollIntervalMs: 500 }, can: { periodMs: 1000 } };
-  const config = bridgeConfigSchema.parse(configInput);
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'jk-live-rig-'));
   /** What is running, newest last; shutdown stops it newest first (the bridge before the sims). */
@@ -200,32 +183,25 @@ async function main(argv: string[]): Promise<number> {
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.splice(0).reverse()) await stop();
   };
+  const configPath = path.join(dir, 'bridge.yaml');
+  const bmsLink = path.join(dir, 'bms');
+  const canLink = path.join(dir, 'can');
+  const bridgeArgs = ['--config', configPath, '--bms', bmsLink, '--can', `slcan:${canLink}`, '--profile', BRIDGE_PROFILE_FOR[cli.inverter]];
   let bms: VirtualBms;
   let inverter: VirtualInverter;
   let bridge: BridgeProcess;
-  let bridgeArgs: string[];
   try {
-    bms = new VirtualBms({ profile, initialSocPct: cli.soc, timeScale: cli.timeScale });
-    await bms.serve(new PtyLinkSource(path.join(dir, 'bms')));
+    await writeFile(configPath, stringify(BRIDGE_CONFIG));
+    // Read by the bridge's own loader, so the checker judges the bridge by exactly what it runs with.
+    const loaded = loadConfig(bridgeArgs);
+    if (!loaded.ok) throw new Error(`the bridge would refuse its config:\n${loaded.problems.join('\n')}`);
+    bms = await serveVirtualBms({ profile, socPct: cli.soc, link: bmsLink, timeScale: cli.timeScale });
     stops.push(() => bms.stop());
-    const endpoint = await SlcanPtyEndpoint.open({ link: path.join(dir, 'can'), clock: systemClock });
-    stops.push(() => endpoint.close());
-    inverter = new VirtualInverter({
-      profile: inverterProfile,
-      bus: endpoint.bus,
-      truth: truthFromBms(bms),
-      sink: bms,
-      transportFaults: endpoint,
-      thresholds: checkerThresholds(config, profile.cells),
-      // A long manual run must not grow without bound; 100 000 frames is well over an hour of traffic.
-      maxFrames: 100_000,
-    });
-    inverter.setDemand({ unit: 'W', watts: SOLAR_W });
-    await inverter.start();
+    const slcan = await SlcanPtyEndpoint.open({ link: canLink, clock: systemClock });
+    stops.push(() => slcan.close());
+    inverter = await startVirtualInverter({ profile: cli.inverter, bus: slcan.bus, bms, config: loaded.config, transportFaults: slcan });
     stops.push(() => inverter.stop());
-    const configPath = path.join(dir, 'bridge.yaml');
-    await writeFile(configPath, stringify(configInput));
-    bridgeArgs = ['--config', configPath, '--bms', path.join(dir, 'bms'), '--can', `slcan:${endpoint.link}`, '--profile', inverterProfile.codec];
+    inverter.setDemand({ unit: 'W', watts: SOLAR_W });
     bridge = new BridgeProcess(bridgeArgs);
   } catch (err) {
     await stopAll();
@@ -284,7 +260,7 @@ async function main(argv: string[]): Promise<number> {
     promptLabel: 'rig> ',
     banner: [
       `sim-bms: ${profile.name} (${profile.description}), SoC ${cli.soc} %, battery time ×${cli.timeScale}`,
-      `sim-inverter: ${inverterProfile.label}, offering ${SOLAR_W} W of solar`,
+      `sim-inverter: ${inverter.profile.label}, offering ${SOLAR_W} W of solar`,
       `bridge: node dist/bridge/src/main.js ${bridgeArgs.join(' ')}`,
     ],
     render: () => [
@@ -315,7 +291,7 @@ async function main(argv: string[]): Promise<number> {
   ui.say(
     [
       ...lastLines,
-      `live-rig: the bridge ${connected ? 'connected to the BMS' : 'never connected to the BMS'} and exited with ${bridgeExit ?? 'a signal'}; ` +
+      `live-rig: the bridge ${connected ? 'connected to the BMS' : 'never connected to the BMS'} and exited with ${typeof bridgeExit === 'number' ? `code ${bridgeExit}` : 'a signal'}; ` +
         `${violations.length} violation${violations.length === 1 ? '' : 's'}`,
       ...violations.slice(0, 10).map((v) => `  ${formatViolation(v, origin)}`),
     ].join('\n'),

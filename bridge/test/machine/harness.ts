@@ -6,7 +6,7 @@ import pino from 'pino';
 import { createActor, fromCallback, SimulatedClock } from 'xstate';
 import { bridgeConfigSchema, type BridgeConfigInput, type RunnableConfig } from '../../src/config/schema';
 import { bridgeMachine } from '../../src/machine/bridge-machine';
-import type { CanLinkCommand } from '../../src/machine/actors';
+import type { BmsPollerInput, CanLinkCommand, CanLinkInput } from '../../src/machine/actors';
 import { mergeBatteryState, PROFILES, type BatteryStatePatch, type CanFrame } from '../../src/protocol/can';
 import type { BmsSnapshot } from '../../src/protocol/jk/snapshot';
 import { createMemoryLinkPair } from '../../src/transport/memory-link';
@@ -44,8 +44,8 @@ export function startHarness(overrides: BridgeConfigInput = {}, options: { canOp
   const codec = PROFILES[config.can.profile];
   const machine = bridgeMachine.provide({
     actors: {
-      bmsPoller: fromCallback(() => () => undefined),
-      canLink: fromCallback<CanLinkCommand>(({ sendBack, receive }) => {
+      bmsPoller: fromCallback<{ type: 'NONE' }, BmsPollerInput>(() => () => undefined),
+      canLink: fromCallback<CanLinkCommand, CanLinkInput>(({ sendBack, receive }) => {
         canLinkStarts += 1;
         receive((command) => {
           const decoded = command.frames.reduce<BatteryStatePatch>((acc, frame) => {
