@@ -13,7 +13,8 @@ export function createLogger(options: BridgeConfig['log'], name = 'bridge'): Log
     sync: true,
     colorize: process.stderr.isTTY === true,
     translateTime: 'SYS:HH:MM:ss.l',
-    ignore: 'pid,hostname,name',
+    // The status line already says the state in words; JSON keeps it for machines.
+    ignore: 'pid,hostname,name,state',
     singleLine: true,
   });
   return pino({ name, level: options.level }, stream);

@@ -78,15 +78,17 @@ export async function startConsole(opts: ConsoleOptions): Promise<LiveConsole> {
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   let stopping: Promise<void> | undefined;
+  // Deferred by a tick: closing the prompt calls shutdown() again (its onClose), and that call
+  // must find `stopping` set instead of running onShutdown a second time.
   const shutdown = (): Promise<void> =>
-    (stopping ??= (async () => {
+    (stopping ??= Promise.resolve().then(async () => {
       clearInterval(viewTimer);
       playback?.cancel();
       prompt?.close();
       await control.close();
       await opts.onShutdown();
       finish();
-    })());
+    }));
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
 
