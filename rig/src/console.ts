@@ -2,7 +2,7 @@
  * The live console of every rig program (sim-bms, sim-inverter, the live rig): a view redrawn in
  * place on a terminal or one status line per second in a log, a prompt when a person sits at a
  * terminal, the control server for a second terminal, timeline playback, and one clean shutdown
- * on SIGINT/SIGTERM, Ctrl-C/Ctrl-D or a command.
+ * on SIGINT/SIGTERM, Ctrl-C/Ctrl-D or a command; and the command-line frame around it (runCli).
  *
  *   const ui = await startConsole({ commands, promptLabel: 'sim-bms> ', banner, render, statusLine,
  *                                   view, controlPort, onShutdown: () => bms.stop() });
@@ -24,7 +24,7 @@ export interface ConsoleOptions {
   banner: string[];
   /** The view on a terminal, redrawn twice a second. */
   render(): string[];
-  /** Printed once a second when stdout is not a terminal (logs, CI). */
+  /** Printed once a second when stdout is not a terminal (logs, CI); one line or a few. */
   statusLine(): string;
   /** false (--no-view): neither the view nor status lines; the prompt stays. */
   view: boolean;
@@ -35,7 +35,6 @@ export interface ConsoleOptions {
 }
 
 export interface LiveConsole {
-  readonly controlPort: number;
   /** Prints text above the view and the prompt. */
   say(text: string): void;
   /** Plays a timeline, reporting each step; a timeline still playing is cancelled. Throws on a target missing from `targets`. */
@@ -101,7 +100,6 @@ export async function startConsole(opts: ConsoleOptions): Promise<LiveConsole> {
   draw();
 
   return {
-    controlPort: control.port,
     say,
     play(timeline, targets) {
       const next = playTimeline(timeline, targets, globalThis, (step) => {
@@ -114,4 +112,47 @@ export async function startConsole(opts: ConsoleOptions): Promise<LiveConsole> {
     shutdown,
     finished,
   };
+}
+
+/** A bad command-line argument; runCli prints it with the usage. */
+export class UsageError extends Error {}
+
+/** The number a numeric option gives, within [min, max]; undefined when the option is absent. */
+export function numberOption(name: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`--${name} ${text}: expected a number from ${min} to ${max}`);
+  return value;
+}
+
+/**
+ * The command-line frame of a rig program. Bad arguments: the message and the usage on stderr,
+ * exit 2; --help: the usage, exit 0; otherwise main's number is the exit code, and an error it
+ * throws (a start-up failure) is one line "<name>: <message>" on stderr, exit 1.
+ */
+export function runCli<Cli extends { help: boolean }>(
+  name: string,
+  usage: string,
+  parse: (argv: string[]) => Cli,
+  main: (cli: Exclude<Cli, { help: true }>) => Promise<number>,
+): void {
+  let cli: Cli;
+  try {
+    cli = parse(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${usage}\n`);
+    return process.exit(2);
+  }
+  if (cli.help) {
+    process.stdout.write(`${usage}\n`);
+    return process.exit(0);
+  }
+  // A parser may return just { help: true } (no other option is checked then); that case ended above.
+  main(cli as Exclude<Cli, { help: true }>).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`${name}: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
 }

@@ -22,7 +22,7 @@ import { stringify } from 'yaml';
 import { systemClock } from '../../bridge/src/clock';
 import { loadConfig } from '../../bridge/src/config/load';
 import type { BridgeConfigInput } from '../../bridge/src/config/schema';
-import { bmsStatusLine } from '../../sim-bms/src/main';
+import { bmsStatusLine } from '../../sim-bms/src/view';
 import { listProfiles, loadProfile } from '../../sim-bms/src/profile';
 import { renderStatus } from '../../sim-bms/src/view';
 import type { VirtualBms } from '../../sim-bms/src/virtual-bms';
@@ -32,7 +32,7 @@ import { formatViolation, renderStatusLine, renderView } from '../../sim-inverte
 import type { VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
 import { BridgeProcess, stateName, type BridgeLogLine } from './bridge-process';
 import { CommandError, CommandSet, expectArgs, parseDurationMs, type RigCommand } from './commands';
-import { startConsole, type LiveConsole } from './console';
+import { numberOption, runCli, startConsole, UsageError, type LiveConsole } from './console';
 import { BRIDGE_PROFILE_FOR, serveVirtualBms, startVirtualInverter } from './rig-setup';
 import { loadTimeline } from './timeline';
 
@@ -58,8 +58,6 @@ const SOLAR_W = 3000;
 /** The bridge's config file: a poll every 500 ms, a frame set every second, defaults otherwise. */
 const BRIDGE_CONFIG: BridgeConfigInput = { bms: { pollIntervalMs: 500 }, can: { periodMs: 1000 } };
 
-class UsageError extends Error {}
-
 function parseCli(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
@@ -76,11 +74,6 @@ function parseCli(argv: string[]) {
     },
     strict: true,
   });
-  const number = (name: string, text: string, min: number, max: number): number => {
-    const value = Number(text);
-    if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`--${name} ${text}: expected a number from ${min} to ${max}`);
-    return value;
-  };
   if (!isInverterProfileName(values.inverter)) throw new UsageError(`--inverter ${values.inverter}: expected one of ${INVERTER_PROFILE_NAMES.join(', ')}`);
   let durationMs: number | undefined;
   try {
@@ -91,23 +84,27 @@ function parseCli(argv: string[]) {
   return {
     help: values.help,
     profile: values.profile,
-    soc: number('soc', values.soc, 0, 100),
+    soc: numberOption('soc', values.soc, 0, 100)!,
     inverter: values.inverter,
-    timeScale: number('time-scale', values['time-scale'], 0.001, 10_000),
+    timeScale: numberOption('time-scale', values['time-scale'], 0.001, 10_000)!,
     scenario: values.scenario,
-    controlPort: number('control-port', values['control-port'], 0, 65535),
+    controlPort: numberOption('control-port', values['control-port'], 0, 65535)!,
     durationMs,
     view: !values['no-view'],
   };
 }
 
-/** The bridge's latest status line, one part a line: the three regions, then each limit with its reason. */
-function renderBridge(bridge: BridgeProcess): string[] {
+/**
+ * The bridge's latest status line, one part a line: the three regions, then each limit with its
+ * reason. With the BMS and inverter views below it the whole view fits a 24-line terminal.
+ */
+function renderBridge(bridge: BridgeProcess, runningS: number): string[] {
   const latest = bridge.statusLines().at(-1);
-  if (latest === undefined) return ['bridge    starting (no status line yet)'];
+  const rig = `rig +${runningS.toFixed(0)} s`;
+  if (latest === undefined) return [`bridge    starting (no status line yet)   ${rig}`];
   const [bms, inverter, can, ...limits] = latest.msg.split(' · ');
   const age = ((Date.now() - latest.atMs) / 1000).toFixed(0);
-  return [`bridge    ${[bms, inverter, can].join(' · ')}   (since ${age} s)`, ...limits.map((part) => `          ${part}`)];
+  return [`bridge    ${[bms, inverter, can].join(' · ')}   (changed ${age} s ago, ${rig})`, ...limits.map((part) => `          ${part}`)];
 }
 
 /** The three regions' states of a status line, without the limits that change every few seconds. */
@@ -157,18 +154,9 @@ function forward(name: string, target: CommandSet, what: string): RigCommand {
   };
 }
 
-async function main(argv: string[]): Promise<number> {
-  let cli: ReturnType<typeof parseCli>;
-  try {
-    cli = parseCli(argv);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (cli.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+type Cli = ReturnType<typeof parseCli>;
+
+async function main(cli: Cli): Promise<number> {
   if (spawnSync('socat', ['-V']).error !== undefined) {
     process.stderr.write('live-rig: socat is missing; it makes the virtual serial and CAN links. Install it: sudo apt-get install socat\n');
     return 1;
@@ -263,14 +251,7 @@ async function main(argv: string[]): Promise<number> {
       `sim-inverter: ${inverter.profile.label}, offering ${SOLAR_W} W of solar`,
       `bridge: node dist/bridge/src/main.js ${bridgeArgs.join(' ')}`,
     ],
-    render: () => [
-      `live rig +${((Date.now() - startedAt) / 1000).toFixed(0)} s   ${dir}`,
-      ...renderBridge(bridge),
-      '',
-      ...renderStatus(bms),
-      '',
-      ...renderView(inverter, origin),
-    ],
+    render: () => [...renderBridge(bridge, (Date.now() - startedAt) / 1000), ...renderStatus(bms), ...renderView(inverter, origin)],
     statusLine: () => statusLines().join('\n'),
     view: cli.view,
     controlPort: cli.controlPort,
@@ -282,7 +263,15 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   stopFollowing = followBridge(bridge, ui.say);
-  if (timeline) ui.play(timeline, targets);
+  if (timeline) {
+    try {
+      ui.play(timeline, targets);
+    } catch (err) {
+      // A step for a target the rig does not have: stop what runs before reporting it.
+      await ui.shutdown();
+      throw err;
+    }
+  }
   if (cli.durationMs !== undefined) setTimeout(() => void ui.shutdown(), cli.durationMs).unref();
 
   await ui.finished;
@@ -300,12 +289,4 @@ async function main(argv: string[]): Promise<number> {
   return connected && violations.length === 0 && bridgeExit === 0 ? 0 : 1;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`live-rig: ${err.message}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCli('live-rig', USAGE, parseCli, main);

@@ -10,12 +10,11 @@
  * 2 on bad arguments.
  */
 import { parseArgs } from 'node:util';
-import { chargeMosfetOn, dischargeMosfetOn } from '../../bridge/src/protocol/jk/snapshot';
-import { startConsole } from '../../rig/src/console';
+import { numberOption, runCli, startConsole, UsageError } from '../../rig/src/console';
 import { loadTimeline } from '../../rig/src/timeline';
 import { PtyLinkSource, TcpLinkSource, type LinkSource } from './links';
 import { listProfiles, loadProfile, withCellCount } from './profile';
-import { renderStatus, signed } from './view';
+import { bmsStatusLine, renderStatus } from './view';
 import { VirtualBms } from './virtual-bms';
 
 const USAGE = `usage: npm run sim-bms -- (--link <path> | --tcp <host:port>) [options]
@@ -28,8 +27,6 @@ const USAGE = `usage: npm run sim-bms -- (--link <path> | --tcp <host:port>) [op
   --control-port <n>    control server port on 127.0.0.1 (default 0 = any free port, printed)
   --time-scale <x>      model seconds per real second (default 1)
   --no-view             no live view and no status lines (the prompt stays)`;
-
-class UsageError extends Error {}
 
 function parseCli(argv: string[]) {
   const { values } = parseArgs({
@@ -48,12 +45,6 @@ function parseCli(argv: string[]) {
     },
     strict: true,
   });
-  const number = (name: string, text: string | undefined, min: number, max: number): number | undefined => {
-    if (text === undefined) return undefined;
-    const value = Number(text);
-    if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`--${name} ${text}: expected a number from ${min} to ${max}`);
-    return value;
-  };
   if (!values.help && (values.link === undefined) === (values.tcp === undefined)) throw new UsageError('give exactly one of --link <path> or --tcp <host:port>');
   let tcp: { host: string; port: number } | undefined;
   if (values.tcp !== undefined) {
@@ -66,39 +57,19 @@ function parseCli(argv: string[]) {
     link: values.link,
     tcp,
     profile: values.profile,
-    cells: number('cells', values.cells, 4, 32),
-    soc: number('soc', values.soc, 0, 100),
+    cells: numberOption('cells', values.cells, 4, 32),
+    soc: numberOption('soc', values.soc, 0, 100),
     scenario: values.scenario,
-    controlPort: number('control-port', values['control-port'], 0, 65535)!,
-    timeScale: number('time-scale', values['time-scale'], 0.001, 10_000)!,
+    controlPort: numberOption('control-port', values['control-port'], 0, 65535)!,
+    timeScale: numberOption('time-scale', values['time-scale'], 0.001, 10_000)!,
     view: !values['no-view'],
   };
 }
 
-/** One line per second when stdout is not a terminal (logs, CI); the live rig's log shows it too. */
-export function bmsStatusLine(bms: VirtualBms): string {
-  const s = bms.liveSnapshot();
-  const faults = bms.faults.describe(bms.now());
-  return (
-    `pack ${(s.packMv / 1000).toFixed(2)}V ${signed(s.currentMa / 1000)}A SoC ${s.socPct}% ` +
-    `cells ${Math.min(...s.cellsMv)}..${Math.max(...s.cellsMv)}mV chg ${chargeMosfetOn(s) ? 'on' : 'off'} dis ${dischargeMosfetOn(s) ? 'on' : 'off'} ` +
-    `protections ${bms.protection.active.join(',') || '-'} faults ${faults.join(', ') || '-'}`
-  );
-}
 
-async function main(argv: string[]): Promise<number> {
-  let cli: ReturnType<typeof parseCli>;
-  try {
-    cli = parseCli(argv);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (cli.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+type Cli = ReturnType<typeof parseCli>;
 
+async function main(cli: Cli): Promise<number> {
   let profile = loadProfile(cli.profile);
   if (cli.cells !== undefined) profile = withCellCount(profile, cli.cells);
   const timeline = cli.scenario === undefined ? undefined : loadTimeline(cli.scenario);
@@ -125,12 +96,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`sim-bms: ${err.message}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCli('sim-bms', USAGE, parseCli, main);

@@ -44,3 +44,14 @@ export function renderStatus(bms: VirtualBms): string[] {
 export function signed(value: number): string {
   return `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
 }
+
+/** One line per second when stdout is not a terminal (logs, CI); the live rig's log shows it too. */
+export function bmsStatusLine(bms: VirtualBms): string {
+  const s = bms.liveSnapshot();
+  const faults = bms.faults.describe(bms.now());
+  return (
+    `pack ${(s.packMv / 1000).toFixed(2)}V ${signed(s.currentMa / 1000)}A SoC ${s.socPct}% ` +
+    `cells ${Math.min(...s.cellsMv)}..${Math.max(...s.cellsMv)}mV chg ${chargeMosfetOn(s) ? 'on' : 'off'} dis ${dischargeMosfetOn(s) ? 'on' : 'off'} ` +
+    `protections ${bms.protection.active.join(',') || '-'} faults ${faults.join(', ') || '-'}`
+  );
+}

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { systemClock } from '../../bridge/src/clock';
 import { createCanBus, parseCanSpec } from '../../bridge/src/transport/spec';
 import type { CanBus } from '../../bridge/src/transport/types';
-import { startConsole } from '../../rig/src/console';
+import { numberOption, runCli, startConsole, UsageError } from '../../rig/src/console';
 import { loadTimeline } from '../../rig/src/timeline';
 import { formatViolation, renderStatusLine, renderView } from './view';
 import { parseDemand } from './inverter-commands';
@@ -40,8 +40,6 @@ const USAGE = `usage: npm run sim-inverter -- --can <spec> [options]
   --max-cvl <V>         the bridge's configured CVL maximum (default 58.4)
   --no-view             no live view and no status lines (the prompt stays)`;
 
-class UsageError extends Error {}
-
 function parseCli(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
@@ -59,12 +57,6 @@ function parseCli(argv: string[]) {
     },
     strict: true,
   });
-  const number = (name: string, text: string | undefined, min: number, max: number): number | undefined => {
-    if (text === undefined) return undefined;
-    const value = Number(text);
-    if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`--${name} ${text}: expected a number from ${min} to ${max}`);
-    return value;
-  };
   if (values.help) return { help: true as const };
   if (values.can === undefined) throw new UsageError('--can <spec> is required');
   const can = values.can.trim();
@@ -95,26 +87,16 @@ function parseCli(argv: string[]) {
     codec: codec as CodecName | undefined,
     demand,
     scenario: values.scenario,
-    controlPort: number('control-port', values['control-port'], 0, 65535)!,
-    periodMs: number('period-ms', values['period-ms'], 10, 600_000),
-    maxCvl: number('max-cvl', values['max-cvl'], 1, 1000),
+    controlPort: numberOption('control-port', values['control-port'], 0, 65535)!,
+    periodMs: numberOption('period-ms', values['period-ms'], 10, 600_000),
+    maxCvl: numberOption('max-cvl', values['max-cvl'], 1, 1000),
     view: !values['no-view'],
   };
 }
 
-async function main(argv: string[]): Promise<number> {
-  let cli: ReturnType<typeof parseCli>;
-  try {
-    cli = parseCli(argv);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (cli.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+type Cli = ReturnType<typeof parseCli>;
 
+async function main(cli: Exclude<Cli, { help: true }>): Promise<number> {
   const timeline = cli.scenario === undefined ? undefined : loadTimeline(cli.scenario);
   const endpoint = cli.bus.kind === 'slcan-pty' ? await SlcanPtyEndpoint.open({ link: cli.bus.link, clock: systemClock }) : undefined;
   const bus: CanBus = endpoint?.bus ?? createCanBus((cli.bus as { spec: string }).spec);
@@ -158,12 +140,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`sim-inverter: ${err.message}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCli('sim-inverter', USAGE, parseCli, main);
