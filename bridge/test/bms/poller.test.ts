@@ -194,7 +194,7 @@ describe('polling cadence', () => {
           if (lastByteAt[i - 1] !== undefined) expect(times[i] - lastByteAt[i - 1]).toBeGreaterThanOrEqual(minGapMs);
         }
         // Polls whose exchange ended before the poller was stopped: answered ones gave a snapshot each.
-        const ended = times.map((_, i) => script[i]?.kind ?? 'none').filter((kind, i) => settledAt[i] <= end);
+        const ended = times.map((_, i) => script[i]?.kind ?? 'none').filter((_kind, i) => settledAt[i] <= end);
         const answered = ended.filter((kind) => kind === 'reply').length;
         expect(probe.poller.stats).toMatchObject({ polls: times.length, snapshots: answered, timeouts: ended.length - answered, errors: {} });
         vi.clearAllTimers();
