@@ -13,19 +13,18 @@ import * as path from 'node:path';
 import { setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
 import { stringify } from 'yaml';
 import { systemClock } from '../../bridge/src/clock';
-import { bridgeConfigSchema, type BridgeConfigInput, type BridgeProfileName } from '../../bridge/src/config/schema';
-import { maxChargeVoltageV } from '../../bridge/src/control';
+import { bridgeConfigSchema, type BridgeConfigInput } from '../../bridge/src/config/schema';
 import type { BatteryStatePatch } from '../../bridge/src/protocol/can';
 import { createCanBus } from '../../bridge/src/transport/spec';
 import type { CanBus } from '../../bridge/src/transport/types';
-import { PtyLinkSource } from '../../sim-bms/src/links';
 import { loadProfile, withCellCount } from '../../sim-bms/src/profile';
-import { VirtualBms } from '../../sim-bms/src/virtual-bms';
+import type { VirtualBms } from '../../sim-bms/src/virtual-bms';
 import { patchOf, type FrameRecord } from '../../sim-inverter/src/checker';
 import type { InverterProfileName } from '../../sim-inverter/src/profiles';
 import { SlcanPtyEndpoint } from '../../sim-inverter/src/slcan-pty';
-import { truthFromBms, VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
+import type { VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
 import { BridgeProcess } from '../../rig/src/bridge-process';
+import { BRIDGE_PROFILE_FOR, serveVirtualBms, startVirtualInverter } from '../../rig/src/rig-setup';
 
 export interface RigParameters {
   /** 'slcan-pty': SLCAN framing over a socat pty (no privileges); 'vcan': real SocketCAN. */
@@ -35,15 +34,6 @@ export interface RigParameters {
   /** vcan interface; "{worker}" is replaced by the Cucumber worker id. */
   vcanInterface: string;
 }
-
-const BRIDGE_PROFILE: Record<InverterProfileName, BridgeProfileName> = {
-  'pylon-lv': 'pylon-lv',
-  deye: 'pylon-lv',
-  'goodwe-lv': 'goodwe-lv',
-  'sma-si': 'sma-si',
-  victron: 'victron',
-  none: 'pylon-lv',
-};
 
 export class RigWorld extends World<RigParameters> {
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'jk-rig-'));
@@ -107,7 +97,7 @@ export class RigWorld extends World<RigParameters> {
   async createBattery(profileName: string, cells: number | undefined, socPct: number, timeScale = 1): Promise<void> {
     const base = loadProfile(profileName);
     const profile = cells === undefined ? base : withCellCount(base, cells);
-    const bms = new VirtualBms({ profile, initialSocPct: socPct, timeScale });
+    const bms = await serveVirtualBms({ profile, socPct, link: this.bmsLink, timeScale });
     this.bms = bms;
     bms.on('served', () => {
       const cells = bms.measure().cellsMv;
@@ -115,7 +105,6 @@ export class RigWorld extends World<RigParameters> {
       this.cellHistory.minCellMv = Math.min(this.cellHistory.minCellMv, ...cells);
       for (const name of bms.protection.active) this.cellHistory.tripped.add(name);
     });
-    await bms.serve(new PtyLinkSource(this.bmsLink));
   }
 
   async createInverter(profile: InverterProfileName): Promise<void> {
@@ -127,32 +116,20 @@ export class RigWorld extends World<RigParameters> {
       this.slcan = await SlcanPtyEndpoint.open({ link: path.join(this.dir, 'can'), clock: systemClock });
       this.inverterBus = this.slcan.bus;
     }
-    const config = bridgeConfigSchema.parse(this.bridgeConfig());
-    const bms = this.bms;
-    this.inverter = new VirtualInverter({
+    this.inverter = await startVirtualInverter({
       profile,
       bus: this.inverterBus,
-      truth: truthFromBms(bms),
-      sink: bms,
+      bms: this.bms,
+      config: bridgeConfigSchema.parse(this.bridgeConfig()),
       transportFaults: this.slcan,
-      thresholds: {
-        canPeriodMs: config.can.periodMs,
-        staleAfterMs: config.state.staleAfterMs,
-        chargeStopCellMv: config.control.chargeStopCellMv,
-        dischargeStopCellMv: config.control.dischargeStopCellMv,
-        // A decrease goes out at once: one poll, its reply and a period bound the reaction.
-        reactionBoundMs: config.bms.pollIntervalMs + config.bms.replyTimeoutMs + config.can.periodMs,
-        maxChargeVoltageV: maxChargeVoltageV(config.control, bms.profile.cells),
-      },
     });
-    await this.inverter.start();
   }
 
   /** Starts the real bridge entry point and waits for the inverter to hear its first frame set. */
   async startBridge(): Promise<void> {
     const configPath = path.join(this.dir, 'bridge.yaml');
     writeFileSync(configPath, stringify(this.bridgeConfig()));
-    const args = ['--config', configPath, '--bms', this.bmsLink, '--can', this.canSpec, '--profile', BRIDGE_PROFILE[this.inverterProfile]];
+    const args = ['--config', configPath, '--bms', this.bmsLink, '--can', this.canSpec, '--profile', BRIDGE_PROFILE_FOR[this.inverterProfile]];
     for (const [key, value] of this.settings) args.push('--set', `${key}=${value}`);
     if (this.bridge) this.previousBridges.push(this.bridge);
     this.bridge = new BridgeProcess(args);
