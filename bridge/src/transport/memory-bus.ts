@@ -1,6 +1,7 @@
 import type { CanFrame } from '../protocol/can/frame';
 import { assertSendableFrame } from './frame-check';
 import { ListenerSet } from './listeners';
+import { MemoryEndpoint } from './memory-endpoint';
 import { TransportError, type CanBus, type TransportErrorCode, type Unsubscribe } from './types';
 
 /** Failures a send can report; see CanBus.send. */
@@ -10,54 +11,29 @@ function copyFrame(frame: CanFrame): CanFrame {
   return frame.ext ? { id: frame.id, data: Uint8Array.from(frame.data), ext: true } : { id: frame.id, data: Uint8Array.from(frame.data) };
 }
 
-class MemoryCanEndpoint implements CanBus {
-  readonly description: string;
-  open_ = false;
-  /** Bumped on every open and loss, so frames queued for an earlier session are not delivered. */
-  session = 0;
-  openFailure: string | undefined;
-  readonly frameListeners = new ListenerSet<[CanFrame]>();
-  readonly disconnectListeners = new ListenerSet<[TransportError]>();
+class MemoryCanEndpoint extends MemoryEndpoint implements CanBus {
+  private readonly frameListeners = new ListenerSet<[CanFrame]>();
 
   constructor(
     name: string,
     private readonly transmit: (sender: MemoryCanEndpoint, frame: CanFrame) => void,
   ) {
-    this.description = `memory can ${name}`;
-  }
-
-  get isOpen(): boolean {
-    return this.open_;
-  }
-
-  async open(): Promise<void> {
-    if (this.open_) return;
-    if (this.openFailure !== undefined) {
-      const message = this.openFailure;
-      this.openFailure = undefined;
-      throw new TransportError('OPEN_FAILED', `${this.description}: ${message}`);
-    }
-    this.open_ = true;
-    this.session++;
+    super(`memory can ${name}`);
   }
 
   async send(frame: CanFrame): Promise<void> {
-    if (!this.open_) throw new TransportError('NOT_OPEN', `${this.description} is not open`);
+    this.assertOpen();
     assertSendableFrame(frame, this.description);
     this.transmit(this, frame);
-  }
-
-  async close(): Promise<void> {
-    this.open_ = false;
-    this.session++;
   }
 
   onFrame(listener: (frame: CanFrame) => void): Unsubscribe {
     return this.frameListeners.add(listener);
   }
 
-  onDisconnect(listener: (error: TransportError) => void): Unsubscribe {
-    return this.disconnectListeners.add(listener);
+  receive(frame: CanFrame): void {
+    const copy = copyFrame(frame);
+    this.deliverLater(() => this.frameListeners.emit(copy));
   }
 }
 
@@ -84,16 +60,12 @@ export class MemoryCanNetwork {
 
   /** The next open() of `endpoint` rejects with OPEN_FAILED, as when the interface is missing. */
   failNextOpen(endpoint: CanBus, message = 'no such interface'): void {
-    this.own(endpoint).openFailure = message;
+    this.own(endpoint).failNextOpen(message);
   }
 
   /** The endpoint loses the bus: if open, it closes and reports `code` once through onDisconnect. */
   disconnect(endpoint: CanBus, code: Extract<TransportErrorCode, 'DISCONNECTED' | 'BUS_OFF'> = 'DISCONNECTED', message = 'interface went away'): void {
-    const own = this.own(endpoint);
-    if (!own.open_) return;
-    own.open_ = false;
-    own.session++;
-    own.disconnectListeners.emit(new TransportError(code, `${own.description}: ${message}`));
+    this.own(endpoint).lose(code, message);
   }
 
   private transmit(sender: MemoryCanEndpoint, frame: CanFrame): void {
@@ -103,12 +75,7 @@ export class MemoryCanNetwork {
       throw new TransportError(failure.code, `${sender.description}: injected ${failure.code}`);
     }
     for (const receiver of this.endpoints) {
-      if (receiver === sender || !receiver.open_) continue;
-      const copy = copyFrame(frame);
-      const session = receiver.session;
-      queueMicrotask(() => {
-        if (receiver.open_ && receiver.session === session) receiver.frameListeners.emit(copy);
-      });
+      if (receiver !== sender) receiver.receive(frame);
     }
   }
 

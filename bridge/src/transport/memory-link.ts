@@ -1,5 +1,6 @@
 import { ListenerSet } from './listeners';
-import { TransportError, type ByteLink, type Unsubscribe } from './types';
+import { MemoryEndpoint } from './memory-endpoint';
+import type { ByteLink, Unsubscribe } from './types';
 
 /**
  * The far end of an in-memory ByteLink: what a BMS (or a test) sees. Unit tests of the poller and
@@ -26,74 +27,29 @@ export interface MemoryPeer {
   failNextOpen(message?: string): void;
 }
 
-class MemoryLink implements ByteLink {
-  readonly description: string;
-  private open_ = false;
-  /** Bumped on every open and loss, so data queued for an earlier session is not delivered. */
-  private session = 0;
-  private openFailure: string | undefined;
+class MemoryLink extends MemoryEndpoint implements ByteLink {
   private readonly dataListeners = new ListenerSet<[Uint8Array]>();
-  private readonly disconnectListeners = new ListenerSet<[TransportError]>();
   readonly writes: Uint8Array[] = [];
   readonly writeListeners = new ListenerSet<[Uint8Array]>();
 
   constructor(name: string) {
-    this.description = `memory ${name}`;
-  }
-
-  get isOpen(): boolean {
-    return this.open_;
-  }
-
-  async open(): Promise<void> {
-    if (this.open_) return;
-    if (this.openFailure !== undefined) {
-      const message = this.openFailure;
-      this.openFailure = undefined;
-      throw new TransportError('OPEN_FAILED', `${this.description}: ${message}`);
-    }
-    this.open_ = true;
-    this.session++;
+    super(`memory ${name}`);
   }
 
   async write(bytes: Uint8Array): Promise<void> {
-    if (!this.open_) throw new TransportError('NOT_OPEN', `${this.description} is not open`);
+    this.assertOpen();
     const copy = Uint8Array.from(bytes);
     this.writes.push(copy);
     this.writeListeners.emit(copy);
-  }
-
-  async close(): Promise<void> {
-    this.open_ = false;
-    this.session++;
   }
 
   onData(listener: (chunk: Uint8Array) => void): Unsubscribe {
     return this.dataListeners.add(listener);
   }
 
-  onDisconnect(listener: (error: TransportError) => void): Unsubscribe {
-    return this.disconnectListeners.add(listener);
-  }
-
   deliver(bytes: ArrayLike<number>): void {
-    if (!this.open_) return;
     const chunk = Uint8Array.from(bytes);
-    const session = this.session;
-    queueMicrotask(() => {
-      if (this.open_ && this.session === session) this.dataListeners.emit(chunk);
-    });
-  }
-
-  lose(message: string): void {
-    if (!this.open_) return;
-    this.open_ = false;
-    this.session++;
-    this.disconnectListeners.emit(new TransportError('DISCONNECTED', `${this.description}: ${message}`));
-  }
-
-  failNextOpen(message: string): void {
-    this.openFailure = message;
+    this.deliverLater(() => this.dataListeners.emit(chunk));
   }
 }
 
@@ -119,7 +75,7 @@ export function createMemoryLinkPair(name = 'link'): [ByteLink, MemoryPeer] {
       link.writes.length = 0;
     },
     onWrite: (listener) => link.writeListeners.add(listener),
-    disconnect: (message = 'peer disconnected') => link.lose(message),
+    disconnect: (message = 'peer disconnected') => link.lose('DISCONNECTED', message),
     failNextOpen: (message = 'no such device') => link.failNextOpen(message),
   };
   return [link, peer];
