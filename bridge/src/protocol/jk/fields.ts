@@ -85,25 +85,27 @@ export const SETTINGS_FIELDS: readonly FieldMap<JkSettings>[] = [
   { id: 0xba, key: 'manufacturerId', codec: 'latin1' },
 ];
 
-export function decodeField<T>(field: FieldMap<T>, value: Uint8Array, coding: JkTemperatureCoding): FieldValue {
-  const raw = () => readUintBE(value, 0, value.length);
+/** Decodes the field's value, `length` bytes of `frame` from `start`. */
+export function decodeField<T>(field: FieldMap<T>, frame: Uint8Array, start: number, length: number, coding: JkTemperatureCoding): FieldValue {
   switch (field.codec) {
     case 'uint':
-      return raw() * (field.scale ?? 1);
+      return readUintBE(frame, start, length) * (field.scale ?? 1);
     case 'int': {
-      const unsigned = raw();
-      const half = 2 ** (8 * value.length - 1);
+      const unsigned = readUintBE(frame, start, length);
+      const half = 2 ** (8 * length - 1);
       return unsigned >= half ? unsigned - 2 * half : unsigned;
     }
     case 'temperature':
-      return decodeTemperature(raw(), coding);
+      return decodeTemperature(readUintBE(frame, start, length), coding);
     case 'bool':
-      return value[0] !== 0;
+      return frame[start] !== 0;
     case 'latin1': {
       // §2.10: strip trailing NUL padding only; inner NULs are data (0xBA "beki" + 8×00 + model).
-      let end = value.length;
-      while (end > 0 && value[end - 1] === 0) end--;
-      return String.fromCharCode(...value.subarray(0, end));
+      let end = start + length;
+      while (end > start && frame[end - 1] === 0) end--;
+      let text = '';
+      for (let i = start; i < end; i++) text += String.fromCharCode(frame[i]);
+      return text;
     }
   }
 }
