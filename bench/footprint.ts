@@ -7,9 +7,8 @@
  *   cold start    spawn → the first CAN frame the inverter receives, with the BMS answering.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BRIDGE_ENTRY } from '../rig/src/bridge-process';
 import { PtyRig } from '../rig/src/rig-setup';
 import { loadProfile } from '../sim-bms/src/profile';
 import { distribution, type Distribution } from './stats';
@@ -55,7 +54,6 @@ export interface ColdStartResult extends Distribution {
 }
 
 interface ProcStat {
-  ppid: number;
   cpuTicks: number;
 }
 
@@ -63,7 +61,7 @@ function procStat(pid: number): ProcStat {
   const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name, which is in parentheses and may itself contain spaces.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+  return { cpuTicks: Number(fields[11]) + Number(fields[12]) };
 }
 
 function memoryMb(pid: number): { rssMb: number; peakRssMb: number } {
@@ -77,31 +75,14 @@ function memoryMb(pid: number): { rssMb: number; peakRssMb: number } {
   return { rssMb: mb(kb('VmRSS')), peakRssMb: mb(kb('VmHWM')) };
 }
 
-/** The bridge child of this process (BridgeProcess keeps its ChildProcess to itself). */
-function bridgePid(): number {
-  const pids = readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return procStat(pid).ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(BRIDGE_ENTRY);
-      } catch {
-        return false; // exited while we looked
-      }
-    });
-  if (pids.length !== 1) throw new Error(`expected one bridge child, found ${pids.length}`);
-  return pids[0];
-}
-
 export async function measureFootprint(options: FootprintOptions): Promise<FootprintResult> {
   const rig = await PtyRig.open({ battery: loadProfile('jk-16s-280ah'), socPct: 50, inverter: 'pylon-lv', settings: options.settings });
   try {
     let answered = 0;
     rig.bms.on('served', () => (answered += 1));
     const spawnedAt = Date.now();
-    rig.startBridge();
+    const { pid } = rig.startBridge();
     await rig.waitForFrame('a first frame', spawnedAt, () => true, FIRST_FRAME_TIMEOUT_MS);
-    const pid = bridgePid();
     const endAt = spawnedAt + options.durationMs;
     const windowStartAt = spawnedAt + options.durationMs / 10;
 

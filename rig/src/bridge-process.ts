@@ -23,6 +23,8 @@ export interface BridgeLogLine {
 export class BridgeProcess {
   readonly logs: BridgeLogLine[] = [];
   private readonly child: ChildProcess;
+  /** The bridge's process id (for /proc measurements). */
+  readonly pid: number;
   private readonly exited: Promise<number | null>;
   private waiters: Array<() => void> = [];
 
@@ -30,6 +32,8 @@ export class BridgeProcess {
     this.child = spawn(process.execPath, [BRIDGE_ENTRY, ...args, '--log-format', 'json'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    if (this.child.pid === undefined) throw new Error(`could not start ${BRIDGE_ENTRY}`);
+    this.pid = this.child.pid;
     readline.createInterface({ input: this.child.stderr! }).on('line', (raw) => this.onLine(raw));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
   }
