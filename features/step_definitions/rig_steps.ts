@@ -24,6 +24,7 @@ Given('a(n) {string} inverter on the bus', async function (this: RigWorld, profi
 });
 
 Given('the bridge setting {string} is {string}', function (this: RigWorld, key: string, value: string) {
+  assert.equal(this.inverter, undefined, 'give bridge settings before the inverter joins the bus: its checker judges the bridge by them');
   this.settings.push([key, value]);
 });
 

@@ -13,7 +13,8 @@ import * as path from 'node:path';
 import { setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
 import { stringify } from 'yaml';
 import { systemClock } from '../../bridge/src/clock';
-import { bridgeConfigSchema, type BridgeConfigInput } from '../../bridge/src/config/schema';
+import { loadConfig } from '../../bridge/src/config/load';
+import type { BridgeConfigInput, RunnableConfig } from '../../bridge/src/config/schema';
 import type { BatteryStatePatch } from '../../bridge/src/protocol/can';
 import { createCanBus } from '../../bridge/src/transport/spec';
 import type { CanBus } from '../../bridge/src/transport/types';
@@ -120,19 +121,31 @@ export class RigWorld extends World<RigParameters> {
       profile,
       bus: this.inverterBus,
       bms: this.bms,
-      config: bridgeConfigSchema.parse(this.bridgeConfig()),
+      config: this.loadedBridgeConfig(),
       transportFaults: this.slcan,
     });
   }
 
-  /** Starts the real bridge entry point and waits for the inverter to hear its first frame set. */
-  async startBridge(): Promise<void> {
+  /** The bridge's command line: the scenario's YAML config file, the links and the --set overrides. */
+  bridgeArgs(): string[] {
     const configPath = path.join(this.dir, 'bridge.yaml');
     writeFileSync(configPath, stringify(this.bridgeConfig()));
     const args = ['--config', configPath, '--bms', this.bmsLink, '--can', this.canSpec, '--profile', BRIDGE_PROFILE_FOR[this.inverterProfile]];
     for (const [key, value] of this.settings) args.push('--set', `${key}=${value}`);
+    return args;
+  }
+
+  /** The config that command line gives, read by the bridge's own loader (the checker judges by it). */
+  loadedBridgeConfig(): RunnableConfig {
+    const loaded = loadConfig(this.bridgeArgs());
+    if (!loaded.ok) throw new Error(`the bridge would refuse this scenario's config:\n${loaded.problems.join('\n')}`);
+    return loaded.config;
+  }
+
+  /** Starts the real bridge entry point and waits for the inverter to hear its first frame set. */
+  async startBridge(): Promise<void> {
     if (this.bridge) this.previousBridges.push(this.bridge);
-    this.bridge = new BridgeProcess(args);
+    this.bridge = new BridgeProcess(this.bridgeArgs());
     const connected = await this.bridge.waitForState('bms', 'connected', this.ms(10_000));
     this.marks.set('event', connected.atMs);
   }

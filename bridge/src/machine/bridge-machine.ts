@@ -37,9 +37,8 @@ export interface BridgeInput {
 export interface BridgeContext {
   config: RunnableConfig;
   ports: BridgePorts;
-  /** Newest valid snapshot and when it arrived. */
+  /** Newest valid snapshot. */
   snapshot: BmsSnapshot | null;
-  snapshotAtMs: number | null;
   control: ControlState;
   output: ControlOutput | null;
   busMode: BusMode;
@@ -91,7 +90,7 @@ export const bridgeMachine = setup({
     applySnapshot: assign(({ context, event }) => {
       if (event.type !== 'BMS.SNAPSHOT') return {};
       const step = stepControl(context.control, event.snapshot, event.atMs, context.config.control);
-      return { snapshot: event.snapshot, snapshotAtMs: event.atMs, control: step.state, output: step.output };
+      return { snapshot: event.snapshot, control: step.state, output: step.output };
     }),
     /**
      * Entering connected. With the first data ever (no snapshot yet) the policy's limits apply at
@@ -159,7 +158,6 @@ export const bridgeMachine = setup({
     config: input.config,
     ports: input.ports,
     snapshot: null,
-    snapshotAtMs: null,
     control: createControlState(),
     output: null,
     busMode: 'none',
