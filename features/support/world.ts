@@ -81,7 +81,8 @@ export class RigWorld extends World<RigParameters> {
     const s = (ms: number) => this.ms(ms);
     return {
       bms: { pollIntervalMs: s(200), replyTimeoutMs: s(150), reconnectInitialMs: s(200), reconnectMaxMs: s(1000) },
-      can: { periodMs: s(500), reconnectInitialMs: s(300), reconnectMaxMs: s(1500) },
+      // The production frame period: invariant 5 allows 1.5 × it, as a real inverter would.
+      can: { periodMs: s(1000), reconnectInitialMs: s(300), reconnectMaxMs: s(1500) },
       state: { staleAfterMs: s(2500), faultAfterMs: s(1500), silenceAfterMs: s(2500), recoverAfter: 3, inverterTimeoutMs: s(2500) },
       control: {
         current: {
