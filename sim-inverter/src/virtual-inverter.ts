@@ -380,7 +380,11 @@ export class VirtualInverter {
     const now = this.clock.now();
     const dt = now - this.lastStepMs;
     this.lastStepMs = now;
-    if (this.listen()) this.checker.tick(now);
+    // Judge frame timing one loop turn later: if this process stalled (GC, a slow VM), frames that
+    // reached the socket on time are delivered first, so the observer's lag is not blamed on the bridge.
+    this.clock.setTimeout(() => {
+      if (this.running && this.listen()) this.checker.tick(this.clock.now());
+    }, 0);
     const link = this.link;
     const standby = link === 'timed-out' || link === 'quick-stop';
     const commands = link === 'ok' ? this.batteryCommands() : null;
