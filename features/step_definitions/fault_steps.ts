@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { When } from '@cucumber/cucumber';
-import type { CommandSet } from '../../rig/src/commands';
+import type { CommandSet } from '../../sim-kit/src/commands';
 import type { RigWorld } from '../support/world';
 
 async function run(world: RigWorld, target: 'bms' | 'inverter', ...lines: string[]): Promise<void> {

@@ -30,10 +30,10 @@ import { SlcanPtyEndpoint } from '../../sim-inverter/src/slcan-pty';
 import { formatViolation, renderStatusLine, renderView } from '../../sim-inverter/src/view';
 import type { VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
 import { BridgeProcess, stateName, type BridgeLogLine } from './bridge-process';
-import { CommandError, CommandSet, expectArgs, parseDurationMs, type RigCommand } from './commands';
-import { numberOption, runCli, startConsole, UsageError, type LiveConsole } from './console';
+import { CommandError, CommandSet, expectArgs, parseDurationMs, type RigCommand } from '../../sim-kit/src/commands';
+import { numberOption, runCli, startConsole, UsageError, type LiveConsole } from '../../sim-kit/src/console';
 import { BRIDGE_PROFILE_FOR, serveVirtualBms, startVirtualInverter } from './rig-setup';
-import { loadTimeline } from './timeline';
+import { loadTimeline } from '../../sim-kit/src/timeline';
 
 const USAGE = `usage: npm start -- [options]     (after a build: node dist/rig/src/live-rig.js [options])
   sim-bms → the real bridge → sim-inverter on socat ptys, with a live view of all three.

@@ -18,7 +18,7 @@ import {
   parseTemperatureC,
   parseVoltageMv,
   type RigCommand,
-} from '../../rig/src/commands';
+} from '../../sim-kit/src/commands';
 import { ALARM_NAMES, TEMP_SENSORS } from './faults';
 import { renderStatus, signed } from './view';
 import type { VirtualBms } from './virtual-bms';

@@ -13,7 +13,7 @@ import * as net from 'node:net';
 import { ListenerSet } from '../../bridge/src/transport/listeners';
 import { SerialLink } from '../../bridge/src/transport/serial-link';
 import { TransportError, type ByteLink, type Unsubscribe } from '../../bridge/src/transport/types';
-import { openPtyPair } from '../../rig/src/pty';
+import { openPtyPair } from '../../sim-kit/src/pty';
 
 /** Pause before another try when socat could not be restarted. */
 const PTY_RETRY_MS = 1000;

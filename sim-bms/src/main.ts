@@ -10,8 +10,8 @@
  * 2 on bad arguments.
  */
 import { parseArgs } from 'node:util';
-import { numberOption, runCli, startConsole, UsageError } from '../../rig/src/console';
-import { loadTimeline } from '../../rig/src/timeline';
+import { numberOption, runCli, startConsole, UsageError } from '../../sim-kit/src/console';
+import { loadTimeline } from '../../sim-kit/src/timeline';
 import { PtyLinkSource, TcpLinkSource, type LinkSource } from './links';
 import { listProfiles, loadProfile, withCellCount } from './profile';
 import { bmsStatusLine, renderStatus } from './view';

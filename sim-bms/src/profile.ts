@@ -4,7 +4,7 @@
  * Profiles live as YAML in scenarios/profiles/ (ARCHITECTURE.md: "scenarios/ data: battery
  * profiles and fault timelines"); every key is optional except name and cells, the rest
  * defaults to a typical JK-B2A24S15P on 11.x firmware (values from the OpenDTU 16S capture,
- * shared/vectors/jk-frames.json `4e57-resp-16s-opendtu-0`).
+ * vectors/jk-frames.json `4e57-resp-16s-opendtu-0`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -6,7 +6,7 @@
  */
 import { JkFramer, type JkFramerOutput } from '../../bridge/src/protocol/jk';
 import type { ByteLink, Unsubscribe } from '../../bridge/src/transport/types';
-import type { SimClock } from './clock';
+import type { Clock } from '../../bridge/src/clock';
 
 /**
  * A gap this long ends what was received (§2.10: intra-frame gaps are < 50 ms; esphome's UART
@@ -23,7 +23,7 @@ export interface ReplyPlan {
 }
 
 export interface ResponderOptions {
-  clock: SimClock;
+  clock: Clock;
   /** Split each reply into 2-6 writes. */
   chunked: boolean;
   random: () => number;

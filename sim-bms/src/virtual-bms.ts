@@ -25,10 +25,10 @@ import {
   type JkSettings,
 } from '../../bridge/src/protocol/jk';
 import type { ByteLink } from '../../bridge/src/transport/types';
-import type { CommandSet } from '../../rig/src/commands';
+import type { CommandSet } from '../../sim-kit/src/commands';
 import { BatteryModel } from './battery-model';
 import { createBmsCommands } from './bms-commands';
-import { systemClock, type SimClock } from './clock';
+import { systemClock, type Clock } from '../../bridge/src/clock';
 import { FaultState } from './faults';
 import { SingleLinkSource, type LinkSource } from './links';
 import type { BatteryProfile } from './profile';
@@ -40,7 +40,7 @@ export interface VirtualBmsOptions {
   profile: BatteryProfile;
   /** Overrides profile.initialSocPct. */
   initialSocPct?: number;
-  clock?: SimClock;
+  clock?: Clock;
   /** Model step while serving; protection delays resolve to this. Default 100 ms. */
   tickMs?: number;
   /** Reply latency range (§2.10/§2.11: 0.2-5 ms). */
@@ -98,7 +98,7 @@ export class VirtualBms extends EventEmitter<VirtualBmsEvents> {
   /** Every request and discarded byte run, oldest first (bounded). */
   readonly requests: ReceivedRequest[] = [];
 
-  private readonly clock: SimClock;
+  private readonly clock: Clock;
   private readonly tickMs: number;
   private readonly replyDelayMs: { min: number; max: number };
   private readonly chunked: boolean;

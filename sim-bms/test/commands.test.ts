@@ -3,9 +3,9 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { chargeMosfetOn, JkAlarmBit, JkStatusBit } from '../../bridge/src/protocol/jk';
 import { createMemoryLinkPair } from '../../bridge/src/transport/memory-link';
-import { startControlServer } from '../../rig/src/control-server';
-import { sendControlCommand } from '../../rig/src/ctl';
-import { loadTimeline, playTimeline } from '../../rig/src/timeline';
+import { startControlServer } from '../../sim-kit/src/control-server';
+import { sendControlCommand } from '../../sim-kit/src/ctl';
+import { loadTimeline, playTimeline } from '../../sim-kit/src/timeline';
 import { VirtualBms } from '../src/virtual-bms';
 import { decodeOnly, memoryRig, testProfile, VECTORS } from './helpers';
 

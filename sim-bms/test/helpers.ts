@@ -1,6 +1,6 @@
 /**
  * Test helpers: a virtual BMS on an in-memory link, driven on vi fake timers, plus golden
- * request frames copied from shared/vectors/jk-frames.json (ids in the names).
+ * request frames copied from vectors/jk-frames.json (ids in the names).
  */
 import { vi } from 'vitest';
 import { decodeResponse, JkFramer, type BmsSnapshot } from '../../bridge/src/protocol/jk';
@@ -10,7 +10,7 @@ import { VirtualBms, type VirtualBmsOptions } from '../src/virtual-bms';
 
 export const hexBytes = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex.replace(/\s+/g, ''), 'hex'));
 
-/** shared/vectors/jk-frames.json, the 4E57 requests (§2.3, §2.8). */
+/** vectors/jk-frames.json, the 4E57 requests (§2.3, §2.8). */
 export const VECTORS = {
   readAllPc: hexBytes('4E5700130000000006030000000000006800000129'), // 4e57-req-read-all-pc (vendor capture)
   readAllGps: hexBytes('4E5700130000000006020000000000006800000128'), // 4e57-req-read-all-gps

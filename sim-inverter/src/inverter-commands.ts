@@ -13,7 +13,7 @@ import {
   parseOnOff,
   parsePowerW,
   type RigCommand,
-} from '../../rig/src/commands';
+} from '../../sim-kit/src/commands';
 import type { Demand } from './inverter-model';
 import type { TransportFaults } from './slcan-pty';
 import { formatDemand, formatViolation, renderView } from './view';

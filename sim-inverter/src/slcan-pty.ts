@@ -7,7 +7,7 @@
 import type { Clock } from '../../bridge/src/clock';
 import { SerialLink } from '../../bridge/src/transport/serial-link';
 import type { CanBus } from '../../bridge/src/transport/types';
-import { openPtyPair, type PtyPair } from '../../rig/src/pty';
+import { openPtyPair, type PtyPair } from '../../sim-kit/src/pty';
 import { SlcanAdapter, type SlcanAdapterStatus } from './slcan-adapter';
 
 /** Faults below the CAN frames, towards the bridge; offered by transports that can do them. */

@@ -16,7 +16,7 @@ import { systemClock, type Clock } from '../../bridge/src/clock';
 import { bridgeConfigSchema } from '../../bridge/src/config/schema';
 import { mergeBatteryState, type BatteryStatePatch, type CanFrame } from '../../bridge/src/protocol/can';
 import type { CanBus, Unsubscribe } from '../../bridge/src/transport/types';
-import type { CommandSet } from '../../rig/src/commands';
+import type { CommandSet } from '../../sim-kit/src/commands';
 import { Checker, type BatteryTruth, type CheckerThresholds } from './checker';
 import { createInverterCommands } from './inverter-commands';
 import { Heartbeat, type SmaReport } from './heartbeat';

@@ -1,6 +1,6 @@
 /**
  * The checker on crafted frame streams: each kind of violation is flagged (and only it), a
- * well-behaved bridge draws none, and the real captures of shared/vectors/can-frames.json that
+ * well-behaved bridge draws none, and the real captures of vectors/can-frames.json that
  * are valid stay quiet while the negative examples are flagged.
  */
 import { describe, expect, test } from 'vitest';
@@ -297,7 +297,7 @@ describe('recording and scenario queries', () => {
   });
 });
 
-describe('golden vectors (shared/vectors/can-frames.json)', () => {
+describe('golden vectors (vectors/can-frames.json)', () => {
   /** The negative examples the spec names (§12) and the 0 V placeholder, with what flags them. */
   const NEGATIVE: Record<string, ViolationRule> = {
     'pylonemu-351': 'dcl-negative',

@@ -4,8 +4,8 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { canFrame } from '../../bridge/src/protocol/can';
 import { MemoryCanNetwork } from '../../bridge/src/transport/memory-bus';
-import { startControlServer } from '../../rig/src/control-server';
-import { sendControlCommand } from '../../rig/src/ctl';
+import { startControlServer } from '../../sim-kit/src/control-server';
+import { sendControlCommand } from '../../sim-kit/src/ctl';
 import { parseDemand } from '../src/inverter-commands';
 import { VirtualInverter } from '../src/virtual-inverter';
 import { THRESHOLDS, baseState, frameSet } from './support';

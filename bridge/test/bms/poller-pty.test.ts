@@ -4,7 +4,7 @@
  * request with a capture, written in three pieces. About a second of wall time.
  */
 import { afterEach, expect, it } from 'vitest';
-import { openPtyPair, type PtyPair } from '../../../rig/src/pty';
+import { openPtyPair, type PtyPair } from '../../../sim-kit/src/pty';
 import { JkFramer, parseRequest } from '../../src/protocol/jk';
 import { SerialLink } from '../../src/transport/serial-link';
 import { bytesOf, split } from '../protocol/jk/helpers';

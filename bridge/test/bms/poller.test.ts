@@ -1,7 +1,7 @@
 /**
  * BmsPoller over the in-memory ByteLink twin, on Vitest's fake timers: every delay is virtual and
  * every assertion is awaited (design/MODELS.md §7 lessons 4 and 8). The far end is a scripted BMS
- * that answers with the captured replies of shared/vectors/jk-frames.json.
+ * that answers with the captured replies of vectors/jk-frames.json.
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';

@@ -1,6 +1,6 @@
 /**
  * Test support for the BMS poller: options built from the production defaults, a poller that
- * records its events, and the captured replies of shared/vectors/jk-frames.json (through the JK
+ * records its events, and the captured replies of vectors/jk-frames.json (through the JK
  * codec tests' helpers, never copied).
  */
 import pino from 'pino';

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openPtyPair, type PtyPair } from '../../../rig/src/pty';
+import { openPtyPair, type PtyPair } from '../../../sim-kit/src/pty';
 import type { CanFrame } from '../../src/protocol/can';
 import { SerialLink } from '../../src/transport/serial-link';
 import { CAPTURE } from '../bms/support';

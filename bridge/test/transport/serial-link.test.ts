@@ -1,7 +1,7 @@
 import type { MockPortBinding } from '@serialport/binding-mock';
 import { SerialPortMock } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openPtyPair } from '../../../rig/src/pty';
+import { openPtyPair } from '../../../sim-kit/src/pty';
 import { describeSerialOpenError, SerialLink, type SerialPortFactory, type SerialPortLike } from '../../src/transport/serial-link';
 import type { TransportError } from '../../src/transport/types';
 import { byteLinkContract, expectTransportError } from './support/byte-link-contract';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { openPtyPair } from '../../../rig/src/pty';
+import { openPtyPair } from '../../../sim-kit/src/pty';
 import { canFrame } from '../../src/protocol/can/frame';
 import { createMemoryLinkPair, type MemoryPeer } from '../../src/transport/memory-link';
 import { SerialLink } from '../../src/transport/serial-link';

@@ -1,5 +1,5 @@
 /**
- * Shared test material for the CAN codecs: the golden vectors of shared/vectors/can-frames.json
+ * Shared test material for the CAN codecs: the golden vectors of vectors/can-frames.json
  * (read in place), a realistic BatteryState, and fast-check arbitraries for valid and hostile states.
  */
 import * as fs from 'node:fs';
@@ -21,7 +21,7 @@ export interface Vector {
   extended_id?: boolean;
 }
 
-const VECTORS_PATH = path.resolve(__dirname, '../../../../../shared/vectors/can-frames.json');
+const VECTORS_PATH = path.resolve(__dirname, '../../../../vectors/can-frames.json');
 export const ALL_VECTORS: readonly Vector[] = JSON.parse(fs.readFileSync(VECTORS_PATH, 'utf8')) as Vector[];
 
 /**

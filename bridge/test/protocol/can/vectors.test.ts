@@ -1,5 +1,5 @@
 /**
- * Golden vectors (shared/vectors/can-frames.json), both ways (MODELS.md §7 lesson 2):
+ * Golden vectors (vectors/can-frames.json), both ways (MODELS.md §7 lesson 2):
  * every LV vector decodes to its `decoded` block, key by key; each profile's encoder reproduces
  * byte for byte the real frames it should; every battery vector is accounted for.
  */

@@ -1,5 +1,5 @@
 /**
- * Test support for the JK codec: the captured vectors of shared/vectors/jk-frames.json (read in
+ * Test support for the JK codec: the captured vectors of vectors/jk-frames.json (read in
  * place, never copied) and small byte helpers. Only tests import node:* here; src stays pure.
  */
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ export interface JkVector {
   notes: string;
 }
 
-const VECTORS_PATH = path.resolve(__dirname, '../../../../../shared/vectors/jk-frames.json');
+const VECTORS_PATH = path.resolve(__dirname, '../../../../vectors/jk-frames.json');
 
 /** The "4E 57" entries only; the "jk02" ones belong to the other protocol (spec §3). */
 export const JK4E57_VECTORS: readonly JkVector[] = (
