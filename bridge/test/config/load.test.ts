@@ -43,6 +43,7 @@ describe('defaults and precedence', () => {
       link: '/dev/ttyUSB0',
       baudRate: 115200,
       pollIntervalMs: 500,
+      fastPoll: { enabled: true, cellMarginMv: 50, currentFraction: 0.9, afterChangePolls: 10 },
       replyTimeoutMs: 300,
       minGapMs: 100,
       request: { command: 0x06, source: 'pc' },
