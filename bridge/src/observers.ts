@@ -35,7 +35,7 @@ export async function startObservers(config: RunnableConfig, bridge: RunningBrid
           config,
           hub: bridge.hub,
           log,
-          metrics: createMetrics({ hub: bridge.hub, mqttConnected: () => (mqtt === null ? null : mqtt.connected) }),
+          metrics: createMetrics({ hub: bridge.hub, ...(mqtt === null ? {} : { mqttConnected: () => mqtt.connected }) }),
           onCommand: (command, source) => bridge.command(command, source),
         });
   return {

@@ -13,8 +13,8 @@ const P = 'jk_can_bridge_';
 
 export interface MetricsSources {
   hub: StatusHub;
-  /** null when MQTT is not configured. */
-  mqttConnected(): boolean | null;
+  /** Absent without MQTT (then there is no such metric). */
+  mqttConnected?: () => boolean;
 }
 
 export function createMetrics(sources: MetricsSources): Registry {
@@ -117,15 +117,16 @@ export function createMetrics(sources: MetricsSources): Registry {
       this.inc(sources.hub.framesSent);
     },
   });
-  new Gauge({
-    name: `${P}mqtt_connected`,
-    help: 'MQTT broker connection (1 = connected); absent without MQTT.',
-    registers: [registry],
-    collect() {
-      this.reset();
-      const connected = sources.mqttConnected();
-      if (connected !== null) this.set(Number(connected));
-    },
-  });
+  const mqttConnected = sources.mqttConnected;
+  if (mqttConnected !== undefined) {
+    new Gauge({
+      name: `${P}mqtt_connected`,
+      help: 'MQTT broker connection (1 = connected).',
+      registers: [registry],
+      collect() {
+        this.set(Number(mqttConnected()));
+      },
+    });
+  }
   return registry;
 }
