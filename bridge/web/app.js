@@ -68,8 +68,8 @@ function renderPack(s) {
 function renderCells(pack) {
   const svg = $('cells');
   const n = pack.cellsMv.length;
-  const width = 640;
-  const height = 180;
+  const width = Math.max(320, n * 28);
+  const height = 170;
   const top = 18;
   const bottom = 30;
   const lo = Math.min(2500, pack.cellMinMv - 50);
@@ -131,8 +131,8 @@ function lineChart(svg, series, digits) {
   svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
   svg.replaceChildren();
   const points = series.flatMap((s) => s.values);
-  if (points.length < 2) {
-    svg.append(el('svg:text', { x: width / 2, y: height / 2, class: 'axis', 'text-anchor': 'middle' }, 'collecting…'));
+  if (series.every((s) => s.values.length < 2)) {
+    svg.append(el('svg:text', { x: width / 2, y: height / 2, class: 'axis middle' }, 'collecting…'));
     return;
   }
   const t0 = Math.min(...points.map((p) => p[0]));
@@ -145,7 +145,7 @@ function lineChart(svg, series, digits) {
   svg.append(el('svg:text', { x: 2, y: y(v1) + 8, class: 'axis' }, v1.toFixed(digits)));
   svg.append(el('svg:text', { x: 2, y: y(v0), class: 'axis' }, v0.toFixed(digits)));
   svg.append(el('svg:text', { x: left, y: height - 1, class: 'axis' }, time(t0)));
-  svg.append(el('svg:text', { x: width - pad, y: height - 1, class: 'axis', 'text-anchor': 'end' }, time(t1)));
+  svg.append(el('svg:text', { x: width - pad, y: height - 1, class: 'axis end' }, time(t1)));
   for (const s of series) {
     const d = s.values.map(([t, v], i) => `${i ? 'L' : 'M'}${x(t).toFixed(1)},${y(v).toFixed(1)}`).join('');
     svg.append(el('svg:path', { d, class: `line ${s.cls}` }));
@@ -159,7 +159,7 @@ function renderCharts() {
   lineChart($('chart-current'), [{ values: pick('currentA'), cls: 'current' }], 1);
   lineChart($('chart-soc'), [{ values: pick('socPct'), cls: 'soc' }], 0);
   lineChart($('chart-limits'), [{ values: pick('chargeCurrentA'), cls: 'ccl' }, { values: pick('dischargeCurrentA'), cls: 'dcl' }], 0);
-  $('history-span').textContent = h.length ? `${h.length} samples since ${time(h[0].atMs)}` : '';
+  $('history-span').textContent = h.length ? `${h.length} sample${h.length === 1 ? '' : 's'} since ${time(h[0].atMs)}` : '';
 }
 
 function renderEvents() {

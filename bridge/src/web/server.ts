@@ -47,7 +47,7 @@ const MAX_SSE_CLIENTS = 32;
 const MAX_SSE_BACKLOG_BYTES = 1 << 20;
 const MAX_BODY_BYTES = 2048;
 /** Frames shown on the page (the download has all that are kept). */
-const PAGE_FRAMES = 24;
+const PAGE_FRAMES = 12;
 
 /** bridge/web, from bridge/src/web (ts-node, tests) or dist/bridge/src/web (built). */
 export function webAssetsDir(from = __dirname): string {
