@@ -16,6 +16,7 @@ import { PtyRig } from '../rig/src/rig-setup';
 import type { FrameRecord } from '../sim-inverter/src/checker';
 import { loadProfile } from '../sim-bms/src/profile';
 import { distribution, type Distribution } from './stats';
+import { WEB_ON_ANY_PORT } from './web-port';
 
 /** Kernel clock ticks per second, the unit of utime/stime in /proc/<pid>/stat. */
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
@@ -101,7 +102,12 @@ export function periodsOf(frames: readonly FrameRecord[], fromMs: number, toMs: 
 }
 
 export async function measureFootprint(options: FootprintOptions): Promise<FootprintResult> {
-  const rig = await PtyRig.open({ battery: loadProfile('jk-16s-280ah'), socPct: 50, inverter: 'pylon-lv', settings: options.settings });
+  const rig = await PtyRig.open({
+    battery: loadProfile('jk-16s-280ah'),
+    socPct: 50,
+    inverter: 'pylon-lv',
+    settings: [WEB_ON_ANY_PORT, ...options.settings],
+  });
   try {
     let answered = 0;
     rig.bms.on('served', () => (answered += 1));
@@ -148,7 +154,7 @@ export async function measureFootprint(options: FootprintOptions): Promise<Footp
 }
 
 export async function measureColdStart(trials: number, log: (line: string) => void): Promise<ColdStartResult> {
-  const rig = await PtyRig.open({ battery: loadProfile('jk-16s-280ah'), socPct: 50, inverter: 'pylon-lv' });
+  const rig = await PtyRig.open({ battery: loadProfile('jk-16s-280ah'), socPct: 50, inverter: 'pylon-lv', settings: [WEB_ON_ANY_PORT] });
   try {
     const samples: number[] = [];
     for (let i = 0; i < trials; i++) {

@@ -26,6 +26,7 @@ import { PtyRig } from '../rig/src/rig-setup';
 import { loadProfile, type BatteryProfile } from '../sim-bms/src/profile';
 import type { ReceivedRequest } from '../sim-bms/src/virtual-bms';
 import { distribution, type Distribution } from './stats';
+import { WEB_ON_ANY_PORT } from './web-port';
 
 export const RAMP_MV_PER_S = 5;
 /** Where a ramp starts, before the stop: two seconds at 5 mV/s, inside the default 50 mV margin. */
@@ -43,6 +44,7 @@ const DEFAULTS = bridgeConfigSchema.parse({}).control;
 
 /** The overrides of every reaction rig (see the file comment). */
 export const REACTION_SETTINGS = [
+  WEB_ON_ANY_PORT,
   `control.tables.chargeVsMaxCellMv.points=[[${DEFAULTS.chargeStopCellMv}, 1]]`,
   `control.tables.dischargeVsMinCellMv.points=[[${DEFAULTS.dischargeStopCellMv}, 1]]`,
   'control.current.chargeRecovery.holdS=0',

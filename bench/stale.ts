@@ -10,9 +10,10 @@ import type { BatteryStatePatch } from '../bridge/src/protocol/can';
 import { PtyRig } from '../rig/src/rig-setup';
 import { loadProfile } from '../sim-bms/src/profile';
 import { distribution, type Distribution } from './stats';
+import { WEB_ON_ANY_PORT } from './web-port';
 
 /** The only overrides: how fast CCL comes back between trials. */
-export const STALE_SETTINGS = ['control.current.chargeRecovery.holdS=1', 'control.current.chargeRecovery.rateAPerS=50'] as const;
+export const STALE_SETTINGS = [WEB_ON_ANY_PORT, 'control.current.chargeRecovery.holdS=1', 'control.current.chargeRecovery.rateAPerS=50'] as const;
 
 export interface StaleOptions {
   trials: number;
