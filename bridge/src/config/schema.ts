@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { controlSettingsSchema } from '../control/settings';
 import { JkAlarmBit } from '../protocol/jk/snapshot';
 
-export const BRIDGE_PROFILES = ['pylon-lv', 'goodwe-lv', 'sma-si', 'victron'] as const;
+export const BRIDGE_PROFILES = ['pylon-lv', 'goodwe-lv', 'sma-si', 'victron', 'pylon-hv'] as const;
 export type BridgeProfileName = (typeof BRIDGE_PROFILES)[number];
 
 const ms = (min: number, def: number) => z.number().int().min(min).default(def);
