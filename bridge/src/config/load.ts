@@ -15,7 +15,7 @@ export const USAGE = `Usage: npm run bridge -- --bms <device|tcp://host:port> --
 Options:
   --bms <spec>          BMS link: serial device (/dev/ttyUSB0) or tcp://host:port
   --can <spec>          CAN side: socketcan:can0, slcan:/dev/ttyACM0, or stdout (dry run)
-  --profile <name>      pylon-lv | goodwe-lv | sma-si | victron   (default pylon-lv)
+  --profile <name>      pylon-lv | goodwe-lv | sma-si | victron | pylon-hv   (default pylon-lv)
   --config <file>       YAML configuration file (flags override it)
   --set <key=value>     override any configuration key, e.g. --set state.staleAfterMs=3000 (repeatable)
   --log-level <level>   fatal | error | warn | info | debug | trace | silent

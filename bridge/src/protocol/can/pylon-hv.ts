@@ -52,6 +52,24 @@ export const PYLON_HV_DEFAULT_VARIANT: PylonHvVariant = {
   address: 0,
 };
 
+/**
+ * Inverters of the spec's table that need a variant (§7, §9 last row, Battery-Emulator wiki):
+ * deye = V1.26 as above, also for Solis S6-EH3P, GoodWe ET/EH, Sungrow SH-RT and Ingeteam;
+ * sofar = the same with send group 1.
+ */
+export const PYLON_HV_PRESETS = {
+  deye: PYLON_HV_DEFAULT_VARIANT,
+  sofar: { ...PYLON_HV_DEFAULT_VARIANT, address: 1 },
+} as const satisfies Record<string, PylonHvVariant>;
+export type PylonHvPreset = keyof typeof PYLON_HV_PRESETS;
+
+/** A preset with single settings overriding it (configuration `can.pylonHv`). */
+export function pylonHvVariant(settings: { preset: PylonHvPreset } & Partial<PylonHvVariant>): PylonHvVariant {
+  const { preset, ...overrides } = settings;
+  const chosen: Partial<PylonHvVariant> = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return { ...PYLON_HV_PRESETS[preset], ...chosen };
+}
+
 /** Highest send group: reply ids stay inside their 0x10 block (0x4210..0x421F). */
 export const PYLON_HV_MAX_ADDRESS = 15;
 
