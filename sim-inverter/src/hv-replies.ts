@@ -39,13 +39,20 @@ export interface HvReplyOptions {
 
 type SetKind = 'ensemble' | 'equipment';
 
-interface OpenRequest {
-  kind: SetKind;
-  atMs: number;
+/** An answer set on its way: the request it answers (the oldest one waiting when it began) and what came. */
+interface AnswerSet {
+  requestAtMs: number;
   seen: Set<number>;
   state: BatteryStatePatch;
-  /** When its newest frame arrived (a late answer is judged complete or partial from there). */
-  lastFrameAtMs: number | null;
+  lastFrameAtMs: number;
+}
+
+interface KindState {
+  /** Requests sent and not yet answered (a set that begins answers all of them: the bridge may coalesce). */
+  waiting: number[];
+  /** The oldest request of a batch that went unanswered past the timeout: an answer now is late, not unsolicited. */
+  lapsedAtMs: number | null;
+  current: AnswerSet | null;
 }
 
 /** A cell outside 1-5 V is no lithium cell (the bridge's plausibility bounds are its own; these are physics). */
@@ -67,9 +74,10 @@ const TRUTH_HISTORY_MS = 120_000;
 
 export class HvReplyTracker {
   private readonly options: HvReplyOptions;
-  private readonly open = new Map<SetKind, OpenRequest>();
-  /** Requests that went unanswered past the timeout, until the next one: an answer now is late, not unsolicited. */
-  private readonly lapsed = new Map<SetKind, OpenRequest>();
+  private readonly kinds = new Map<SetKind, KindState>([
+    ['ensemble', { waiting: [], lapsedAtMs: null, current: null }],
+    ['equipment', { waiting: [], lapsedAtMs: null, current: null }],
+  ]);
   private readonly ids: ReadonlyMap<number, SetKind>;
   /** The newest complete set's 0x7320 cell count (equipment), for the pack-voltage check. */
   private cellCount: number | null = null;
@@ -87,12 +95,12 @@ export class HvReplyTracker {
     ]);
   }
 
-  /** Requests that got no answer at all (the battery was silent). */
+  /** Requests that got no answer at all (the battery was silent); a batch answered by one set counts once. */
   get unanswered(): number {
     return this.unansweredCount;
   }
 
-  /** Requests answered completely. */
+  /** Complete answer sets. */
   get answered(): number {
     return this.answeredCount;
   }
@@ -110,74 +118,96 @@ export class HvReplyTracker {
     while (this.truth.length > 1 && sample.atMs - this.truth[0].atMs > TRUTH_HISTORY_MS) this.truth.shift();
   }
 
-  /** A frame the inverter sent: a 0x4200 opens (or keeps open) the request for its set. */
+  /** A frame the inverter sent: a 0x4200 ensemble or equipment request waits for its answer. */
   noteSent(frame: CanFrame, atMs: number): void {
     const decoded = decodePylonHvRequest(frame, this.options.variant.address);
     if (!decoded.ok || decoded.request.kind !== 'info' || decoded.request.info === 'cells') return;
-    const kind = decoded.request.info;
-    // A repeat while one is open (a storm) is answered by the same set: the deadline stays the first one's.
-    if (!this.open.has(kind)) this.open.set(kind, { kind, atMs, seen: new Set(), state: {}, lastFrameAtMs: null });
-    this.lapsed.delete(kind);
+    const k = this.kind(decoded.request.info);
+    k.waiting.push(atMs);
+    k.lapsedAtMs = null;
   }
 
   /** A battery frame the codec decoded. */
   onReply(frame: CanFrame, patch: BatteryStatePatch | undefined, atMs: number): void {
     const kind = this.ids.get(frame.id);
     if (kind === undefined) return;
-    const name = `0x${formatCanId(frame)}`;
-    const lapsed = this.lapsed.get(kind);
-    if (!this.open.has(kind) && lapsed !== undefined) {
-      this.lapsed.delete(kind);
-      this.unansweredCount -= 1;
-      this.open.set(kind, lapsed);
+    const k = this.kind(kind);
+    if (k.current !== null && k.current.seen.has(frame.id)) {
+      // The same id again: a new set began before the last one was complete.
+      this.reportMissing(kind, k.current, atMs);
+      k.current = null;
     }
-    const request = this.open.get(kind);
-    if (request === undefined) {
-      this.options.report(atMs, 'unsolicited-reply', `${name} without an open ${kind} request: a Pylon HV battery only answers 0x4200 (spec §7)`, frame.id);
-      return;
+    if (k.current === null) {
+      const requestAtMs = k.waiting[0] ?? k.lapsedAtMs;
+      if (requestAtMs === undefined || requestAtMs === null) {
+        this.options.report(atMs, 'unsolicited-reply', `0x${formatCanId(frame)} without a ${kind} request waiting: a Pylon HV battery only answers 0x4200 (spec §7)`, frame.id);
+        return;
+      }
+      if (k.waiting.length === 0) this.unansweredCount -= 1; // the lapsed batch is answered after all, late
+      k.waiting = [];
+      k.lapsedAtMs = null;
+      k.current = { requestAtMs, seen: new Set(), state: {}, lastFrameAtMs: atMs };
     }
-    request.seen.add(frame.id);
-    request.lastFrameAtMs = atMs;
-    if (patch !== undefined) request.state = mergeBatteryState(request.state, patch);
-    const expected = kind === 'ensemble' ? PYLON_HV_ENSEMBLE_IDS.length : PYLON_HV_EQUIPMENT_IDS.length;
-    if (request.seen.size < expected) return;
-    this.open.delete(kind);
+    const set = k.current;
+    set.seen.add(frame.id);
+    set.lastFrameAtMs = atMs;
+    if (patch !== undefined) set.state = mergeBatteryState(set.state, patch);
+    if (set.seen.size < this.expected(kind).length) return;
+    k.current = null;
     this.answeredCount += 1;
-    const latency = atMs - request.atMs;
+    const latency = atMs - set.requestAtMs;
     this.latencies.push(latency);
     if (this.latencies.length > 10_000) this.latencies.shift();
     if (latency > this.options.replyTimeoutMs) {
       this.options.report(atMs, 'late-reply', `${kind} answer complete ${latency} ms after the request (timeout ${this.options.replyTimeoutMs} ms)`, frame.id);
     }
-    if (kind === 'equipment') this.cellCount = request.state.pack?.cellCount ?? null;
-    else this.checkSet(request.state, atMs);
+    if (kind === 'equipment') this.cellCount = set.state.pack?.cellCount ?? null;
+    else this.checkSet(set.state, atMs);
   }
 
-  /** Requests past their deadline: partly answered is a violation, unanswered is counted. */
+  /** Past the timeout: a set stuck half way is a violation; requests nobody answered are counted. */
   tick(atMs: number): void {
-    for (const request of [...this.open.values()]) {
-      // A late answer under way gets the same timeout between its frames.
-      if (atMs - Math.max(request.atMs, request.lastFrameAtMs ?? request.atMs) <= this.options.replyTimeoutMs) continue;
-      this.open.delete(request.kind);
-      if (request.seen.size === 0) {
-        this.unansweredCount += 1;
-        this.lapsed.set(request.kind, request);
-        continue;
+    const timeout = this.options.replyTimeoutMs;
+    for (const [kind, k] of this.kinds) {
+      if (k.current !== null && atMs - Math.max(k.current.requestAtMs, k.current.lastFrameAtMs) > timeout) {
+        this.reportMissing(kind, k.current, atMs);
+        k.current = null;
       }
-      const all = request.kind === 'ensemble' ? PYLON_HV_ENSEMBLE_IDS : PYLON_HV_EQUIPMENT_IDS;
-      const missing = all.map((id) => id + this.options.variant.address).filter((id) => !request.seen.has(id));
-      this.options.report(
-        atMs,
-        'missing-reply',
-        `${request.kind} answer incomplete after ${this.options.replyTimeoutMs} ms: ${missing.map((id) => `0x${formatCanId({ id, ext: true })}`).join(' ')} missing`,
-      );
+      if (k.current === null && k.waiting.length > 0 && atMs - k.waiting[0] > timeout) {
+        this.unansweredCount += 1;
+        k.lapsedAtMs = k.waiting[0];
+        k.waiting = [];
+      }
     }
   }
 
   /** The inverter was deaf (off the bus, adapter down): what was open is nobody's fault. */
   resync(): void {
-    this.open.clear();
-    this.lapsed.clear();
+    for (const k of this.kinds.values()) {
+      k.waiting = [];
+      k.lapsedAtMs = null;
+      k.current = null;
+    }
+  }
+
+  private kind(kind: SetKind): KindState {
+    const k = this.kinds.get(kind);
+    if (k === undefined) throw new Error(`no ${kind} state`);
+    return k;
+  }
+
+  private expected(kind: SetKind): number[] {
+    const a = this.options.variant.address;
+    return (kind === 'ensemble' ? PYLON_HV_ENSEMBLE_IDS : PYLON_HV_EQUIPMENT_IDS).map((id) => id + a);
+  }
+
+  private reportMissing(kind: SetKind, set: AnswerSet, atMs: number): void {
+    const missing = this.expected(kind).filter((id) => !set.seen.has(id));
+    this.options.report(
+      atMs,
+      'missing-reply',
+      `${kind} answer incomplete: ${missing.map((id) => `0x${formatCanId({ id, ext: true })}`).join(' ')} missing`,
+    );
   }
 
   /** One complete ensemble set: ranges, frames against each other, and against the battery. */

@@ -49,6 +49,8 @@ async function rig(): Promise<Rig> {
   const bridge = network.attach('bridge');
   await bridge.open();
   const truth = new FakeTruth();
+  let busy = false;
+  const pending = new Set<'ensemble' | 'equipment'>();
   const battery: Battery = { requests: [], answer: { state: hvState, variant: PYLON_HV_DEFAULT_VARIANT, delayMs: 5, drop: [] } };
   bridge.onFrame((frame) => {
     const decoded = decodePylonHvRequest(frame);
@@ -56,8 +58,27 @@ async function rig(): Promise<Rig> {
     battery.requests.push(decoded.request);
     const a = battery.answer;
     if (a === null || decoded.request.kind !== 'info' || decoded.request.info === 'cells') return;
-    const set = decoded.request.info === 'ensemble' ? encodePylonHvEnsemble(a.state(), a.variant) : encodePylonHvEquipment(a.state(), a.variant);
-    set.filter((f) => !a.drop.includes(f.id)).forEach((f, i) => setTimeout(() => void bridge.send(f), a.delayMs + i));
+    // One set at a time, like a CAN controller's queue: a request arriving while a set is going
+    // out is answered by the next set (the bridge coalesces the same way).
+    if (busy) {
+      pending.add(decoded.request.info);
+      return;
+    }
+    const answer = (info: 'ensemble' | 'equipment'): void => {
+      busy = true;
+      const set = info === 'ensemble' ? encodePylonHvEnsemble(a.state(), a.variant) : encodePylonHvEquipment(a.state(), a.variant);
+      const frames = set.filter((f) => !a.drop.includes(f.id));
+      frames.forEach((f, i) => setTimeout(() => void bridge.send(f), a.delayMs + i));
+      setTimeout(() => {
+        busy = false;
+        const next = [...pending][0];
+        if (next !== undefined) {
+          pending.delete(next);
+          answer(next);
+        }
+      }, a.delayMs + frames.length);
+    };
+    answer(decoded.request.info);
   });
   const inverter = new VirtualInverter({ profile: 'pylon-hv', bus: network.attach('inverter'), thresholds: { ...THRESHOLDS, maxChargeVoltageV: 87.6 }, truth });
   await inverter.start();
@@ -188,13 +209,14 @@ describe('reactions and commands', () => {
     expect(r.battery.requests).toEqual([request]);
   });
 
-  test('"hv storm 300 1s" sends 300 ensemble requests within the second; the answers are not violations', async () => {
+  test('"hv storm 300 1s" sends 300 ensemble requests within the second; answers that cover several requests are not violations', async () => {
     const r = await rig();
     r.inverter.heartbeat.setEnabled(false);
     expect((await r.inverter.commands.execute('hv storm 300 1s')).ok).toBe(true);
     await vi.advanceTimersByTimeAsync(2_000);
     expect(r.battery.requests.filter((q) => q.kind === 'info')).toHaveLength(300);
-    expect(r.inverter.checker.violations.filter((v) => v.rule !== 'unsolicited-reply')).toEqual([]);
+    expect(r.inverter.checker.violations).toEqual([]);
+    expect(r.inverter.checker.replies?.answered).toBeGreaterThan(50);
   });
 
   test('hv on a broadcast profile is refused with the reason', async () => {
