@@ -21,6 +21,7 @@ import type { RunnableConfig } from '../config/schema';
 import { createControlState, createRecoveringControlState, stepControl, type ControlOutput, type ControlState } from '../control';
 import { decodePylonHvRequest, pylonHvVariant } from '../protocol/can';
 import { isInverterHeartbeat } from '../protocol/can/inverter-frames';
+import { applyCommand, noCommands, type BridgeCommand, type Commands } from '../control/commands';
 import { hasAlarm, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
 import type { ByteLink, CanBus } from '../transport/types';
 import { bmsPollerActor, canLinkActor, type CanLinkCommand, type IoEvent } from './actors';
@@ -56,10 +57,12 @@ export interface BridgeContext {
   faultReason: string | null;
   /** Pylon HV: what the inverter asked (sleep, its last charge/discharge command) and frames ignored. */
   hv: { sleeping: boolean; lastCommand: HvCommand | null; ignored: number };
+  /** A person's commands (MQTT, web page): conservative inputs of the policy, applied with the next snapshot. */
+  commands: Commands;
 }
 
-/** SHUTDOWN: the process is stopping (SIGINT/SIGTERM). */
-export type BridgeEvent = IoEvent | { type: 'SHUTDOWN' };
+/** SHUTDOWN: the process is stopping (SIGINT/SIGTERM). COMMAND: validated, from MQTT or the web page. */
+export type BridgeEvent = IoEvent | { type: 'SHUTDOWN' } | { type: 'COMMAND'; command: BridgeCommand; source: string; atMs: number };
 
 function activeFaultAlarms(snapshot: BmsSnapshot, faultOn: readonly JkAlarmName[]): JkAlarmName[] {
   return faultOn.filter((name) => hasAlarm(snapshot, name));
@@ -100,7 +103,7 @@ export const bridgeMachine = setup({
   actions: {
     applySnapshot: assign(({ context, event }) => {
       if (event.type !== 'BMS.SNAPSHOT') return {};
-      const step = stepControl(context.control, event.snapshot, event.atMs, context.config.control);
+      const step = stepControl(context.control, event.snapshot, event.atMs, context.config.control, context.commands);
       return { snapshot: event.snapshot, control: step.state, output: step.output };
     }),
     /**
@@ -126,6 +129,10 @@ export const bridgeMachine = setup({
       },
     }),
     clearFaultReason: assign({ faultReason: null }),
+    applyCommand: assign({
+      commands: ({ context, event }) =>
+        event.type === 'COMMAND' ? applyCommand(context.commands, event.command, event.source, event.atMs) : context.commands,
+    }),
     setBusMode: assign({ busMode: (_, params: { mode: BusMode }) => params.mode }),
     /** Send the frame set for the current bus mode, if the bus is up and the mode sends anything. */
     transmit: enqueueActions(({ context, enqueue }) => {
@@ -215,8 +222,9 @@ export const bridgeMachine = setup({
     validStreak: 0,
     faultReason: null,
     hv: { sleeping: false, lastCommand: null, ignored: 0 },
+    commands: noCommands,
   }),
-  on: { SHUTDOWN: { actions: 'transmitShutdown' } },
+  on: { SHUTDOWN: { actions: 'transmitShutdown' }, COMMAND: { actions: 'applyCommand' } },
   invoke: {
     id: 'bmsPoller',
     src: 'bmsPoller',
