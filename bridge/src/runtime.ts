@@ -23,7 +23,7 @@ export interface RunningBridge {
 export function startBridge(config: RunnableConfig, log: Logger, clock: Clock = systemClock): RunningBridge {
   let canBus: CanBus | null = null;
   const ports: BridgePorts = {
-    createBmsLink: () => createBmsLink(config.bms.link, { baudRate: config.bms.baudRate }),
+    createBmsLink: () => createBmsLink(config.bms.packs[0].link, { baudRate: config.bms.packs[0].baudRate }),
     createCanBus: () => (canBus = createCanBus(config.can.bus, { log })),
     clock,
     log,
