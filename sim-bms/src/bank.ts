@@ -5,8 +5,11 @@
  */
 import type { JkSettings } from '../../bridge/src/protocol/jk/snapshot';
 import { CommandError, CommandSet, expectArgs, parseCurrentMa, splitWords, type CommandResult } from '../../sim-kit/src/commands';
-import type { DcBus } from './dc-bus';
+import { DcBus, type DcBusOptions } from './dc-bus';
+import type { LinkSource } from './links';
+import type { BatteryProfile } from './profile';
 import { bmsStatusLine, signed } from './view';
+import { VirtualBms, type VirtualBmsOptions } from './virtual-bms';
 
 /** Pack k's (1-based) identity: 0xB4 is 8 bytes, 0xBA 24 (12 of user data + 12 of model). */
 export function packIdentity(k: number): Pick<JkSettings, 'deviceId' | 'manufacturerId'> {
@@ -70,4 +73,45 @@ export function bankStatus(bus: DcBus): string[] {
     `bank ${bus.packs.length} packs  bus ${(bus.last.busMv / 1000).toFixed(2)} V  ${signed(bus.currentA)} A in`,
     ...bus.packs.map((pack, i) => `${i + 1}: ${bmsStatusLine(pack)}`),
   ];
+}
+
+export interface BankPackOptions {
+  profile: BatteryProfile;
+  initialSocPct: number;
+}
+
+/**
+ * Packs in parallel on one DC bus, each answering on its own link: what the virtual inverter
+ * charges and discharges (its current sink is the bus), what a person or a timeline drives.
+ */
+export class VirtualBank {
+  readonly packs: VirtualBms[];
+  readonly bus: DcBus;
+  readonly commands: BankCommandSet;
+
+  constructor(packs: readonly BankPackOptions[], opts: Omit<VirtualBmsOptions, 'profile' | 'initialSocPct' | 'settings'> & DcBusOptions = {}) {
+    if (packs.length === 0) throw new Error('a bank needs at least one pack');
+    this.packs = packs.map(
+      (p, i) => new VirtualBms({ ...opts, profile: p.profile, initialSocPct: p.initialSocPct, settings: packIdentity(i + 1) }),
+    );
+    this.bus = new DcBus(this.packs, opts);
+    this.commands = new BankCommandSet(this.bus);
+  }
+
+  /** Every pack on its own link (pack i on sources[i]); the bus starts splitting. */
+  async serve(sources: readonly LinkSource[]): Promise<void> {
+    if (sources.length !== this.packs.length) throw new Error(`${this.packs.length} packs need ${this.packs.length} links, got ${sources.length}`);
+    await Promise.all(this.packs.map((pack, i) => pack.serve(sources[i])));
+    this.bus.start();
+  }
+
+  /** The inverter's current into the bank (its CurrentSink). */
+  setCurrentA(amps: number): void {
+    this.bus.setCurrentA(amps);
+  }
+
+  async stop(): Promise<void> {
+    this.bus.stop();
+    await Promise.all(this.packs.map((pack) => pack.stop()));
+  }
 }
