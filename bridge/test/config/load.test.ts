@@ -42,7 +42,6 @@ describe('defaults and precedence', () => {
     const pollDefaults = {
       baudRate: 115200,
       pollIntervalMs: 500,
-      fastPoll: { enabled: true, cellMarginMv: 50, currentFraction: 0.9, afterChangePolls: 10 },
       replyTimeoutMs: 300,
       minGapMs: 100,
       request: { command: 0x06, source: 'pc' },
@@ -57,6 +56,7 @@ describe('defaults and precedence', () => {
       mirrorPacks: 1,
       maxPackVoltageSpreadMv: 1000,
       ...pollDefaults,
+      fastPoll: { enabled: true, cellMarginMv: 50, currentFraction: 0.9, afterChangePolls: 10 },
       faultOnAlarms: ['mosfetOverTemperature', 'batteryOverTemperature', 'boxOverTemperature', 'protection309A', 'protection309B'],
       // One link is one pack, named "1", with the section's settings.
       packs: [{ name: '1', link: '/dev/ttyUSB0', ...pollDefaults }],
