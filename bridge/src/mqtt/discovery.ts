@@ -9,7 +9,7 @@
  * single pack its values sit on the bridge device. Pure: the client publishes what this returns.
  */
 import type { BridgeCommand } from '../control/commands';
-import type { BridgeStatus } from '../status/model';
+import { BMS_STATES, CAN_STATES, INVERTER_STATES, type BridgeStatus } from '../status/model';
 import type { Topics } from './topics';
 
 export type Component = 'sensor' | 'binary_sensor' | 'button';
@@ -37,10 +37,6 @@ interface Device {
   via_device?: string;
 }
 
-/** The states the text sensors can take (HA enum sensors list them). */
-export const BMS_STATES = ['idle', 'connected', 'stale', 'fault', 'fault (silent)'];
-export const INVERTER_STATES = ['unknown', 'alive', 'silent'];
-export const CAN_STATES = ['opening', 'up', 'down'];
 
 /** Commands the buttons send; the expiry of a timed command from a button is one hour. */
 export const BUTTONS: Array<{ key: string; label: string; command: BridgeCommand }> = [

@@ -72,6 +72,11 @@ export interface BridgeStatus {
   commands: { denyCharge: CommandStatus | null; denyDischarge: CommandStatus | null; forceCharge: CommandStatus | null };
 }
 
+/** Every state each region can show (Home Assistant enum sensors and /metrics list them). */
+export const BMS_STATES = ['idle', 'connected', 'stale', 'fault', 'fault (silent)'];
+export const INVERTER_STATES = ['unknown', 'alive', 'silent'];
+export const CAN_STATES = ['opening', 'up', 'down'];
+
 /** The three region states in words: bms idle|connected|stale|fault|fault (silent), inverter unknown|alive|silent, can opening|up|down. */
 export function regionStates(value: unknown): BridgeStatus['states'] {
   const regions = value as Record<string, string | Record<string, string>>;
