@@ -120,9 +120,9 @@ export function discoveryMessages(status: BridgeStatus, o: DiscoveryOptions): Di
   const several = status.packs.length > 1;
   for (const pack of status.packs) {
     const device: Device = several
-      ? { ...bridgeDevice, identifiers: [`${node}_${pack.id}`], name: `JK CAN bridge ${o.name} ${pack.id}`, via_device: node }
+      ? { ...bridgeDevice, identifiers: [`${node}_${pack.id}`], name: `JK CAN bridge ${o.name} pack ${pack.name}`, via_device: node }
       : bridgeDevice;
-    const prefix = several ? `${pack.id} ` : '';
+    const prefix = several ? `Pack ${pack.name} ` : '';
     const packSensor = (key: string, name: string, fields: Record<string, unknown>) =>
       entity('sensor', `${pack.id}_${key}`, device, { name: `${prefix}${name}`, state_topic: o.topics.pack(pack.id), ...fields });
     const measurement = (deviceClass: string, unit: string, field: string, precision?: number) => ({
