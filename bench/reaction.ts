@@ -22,6 +22,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bridgeConfigSchema, type RunnableConfig } from '../bridge/src/config/schema';
 import type { BatteryStatePatch } from '../bridge/src/protocol/can';
+import type { BridgeProcess } from '../rig/src/bridge-process';
 import { PtyRig } from '../rig/src/rig-setup';
 import { loadProfile, type BatteryProfile } from '../sim-bms/src/profile';
 import type { ReceivedRequest } from '../sim-bms/src/virtual-bms';
@@ -57,6 +58,12 @@ export interface ReactionOptions {
   inverter: 'pylon-lv' | 'sma-si';
   /** Trials of each kind. */
   trials: number;
+  /** The kinds to run, in turn; all four by default. */
+  kinds?: readonly ReactionKind[];
+  /** More --set settings for the bridge (bench/observers.ts turns MQTT and the web page on or off). */
+  settings?: readonly string[];
+  /** Called once the bridge runs, e.g. to connect a browser; what it returns is awaited before the rig closes. */
+  connect?: (bridge: BridgeProcess) => Promise<() => Promise<void>>;
   log: (line: string) => void;
 }
 
@@ -68,11 +75,19 @@ export interface ReactionResult {
   rampMvPerS: number;
   rampLeadMv: number;
   stepPastMv: number;
-  kinds: Record<ReactionKind, Distribution & { samplesMs: number[] }>;
+  /** By kind, for the kinds that ran. */
+  kinds: Partial<Record<ReactionKind, Distribution & { samplesMs: number[] }>>;
   /** Step trials that started although the bridge had not gone back to its relaxed pace within 5 s. */
   stepsNotRelaxed: number;
   /** Invariant and protocol violations the inverter's checker recorded over all trials, by rule. */
   violations: Record<string, number>;
+}
+
+/** The figures of one kind; an error if that kind did not run. */
+export function reactionOf(result: ReactionResult, kind: ReactionKind): Distribution & { samplesMs: number[] } {
+  const figures = result.kinds[kind];
+  if (figures === undefined) throw new Error(`no ${kind} trials in this reaction result`);
+  return figures;
 }
 
 /** The battery every reaction rig runs: the 16S profile at 50 % SoC, cell-difference protection off. */
@@ -85,7 +100,10 @@ const limitOf = (direction: Direction) => (p: BatteryStatePatch): number | undef
   direction === 'charge' ? p.chargeCurrentLimitA : p.dischargeCurrentLimitA;
 
 export async function measureReaction(options: ReactionOptions): Promise<ReactionResult> {
-  const rig = await PtyRig.open({ battery: battery(), socPct: 50, inverter: options.inverter, settings: REACTION_SETTINGS });
+  const settings = [...REACTION_SETTINGS, ...(options.settings ?? [])];
+  const kinds = options.kinds ?? REACTION_KINDS;
+  const rig = await PtyRig.open({ battery: battery(), socPct: 50, inverter: options.inverter, settings });
+  let disconnect: (() => Promise<void>) | undefined;
   try {
     const { bms, can, control } = rig.config;
     const overrides = rig.bms.faults.cellOverridesMv;
@@ -95,8 +113,9 @@ export async function measureReaction(options: ReactionOptions): Promise<Reactio
     const positive = (d: Direction) => (p: BatteryStatePatch) => (limitOf(d)(p) ?? 0) > 0;
     const zero = (d: Direction) => (p: BatteryStatePatch) => limitOf(d)(p) === 0;
 
-    rig.startBridge();
+    const bridge = rig.startBridge();
     await rig.waitForFrame('CCL and DCL > 0 after start', Date.now(), (p) => positive('charge')(p) && positive('discharge')(p), 15_000);
+    disconnect = await options.connect?.(bridge);
 
     /** The bridge polls at its relaxed pace again: the last two requests were an interval apart. */
     const relaxed = async (): Promise<boolean> => {
@@ -155,28 +174,28 @@ export async function measureReaction(options: ReactionOptions): Promise<Reactio
 
     const samples: Record<ReactionKind, number[]> = { 'ramp-charge': [], 'step-charge': [], 'ramp-discharge': [], 'step-discharge': [] };
     for (let i = 0; i < options.trials; i++) {
-      for (const kind of REACTION_KINDS) samples[kind].push(await trial(kind));
+      for (const kind of kinds) samples[kind].push(await trial(kind));
       if ((i + 1) % 10 === 0) {
-        const last = REACTION_KINDS.map((k) => `${k} ${samples[k][i]}`).join(', ');
+        const last = kinds.map((k) => `${k} ${samples[k][i]}`).join(', ');
         options.log(`  ${options.inverter} round ${i + 1}/${options.trials}: ${last} ms`);
       }
     }
 
     const violations: Record<string, number> = {};
     for (const v of rig.inverter.checker.violations) violations[v.rule] = (violations[v.rule] ?? 0) + 1;
-    const kinds = Object.fromEntries(REACTION_KINDS.map((k) => [k, { ...distribution(samples[k]), samplesMs: samples[k] }])) as ReactionResult['kinds'];
     return {
       inverter: options.inverter,
-      settings: REACTION_SETTINGS,
+      settings,
       config: rig.config,
       rampMvPerS: RAMP_MV_PER_S,
       rampLeadMv: RAMP_LEAD_MV,
       stepPastMv: STEP_PAST_MV,
-      kinds,
+      kinds: Object.fromEntries(kinds.map((k) => [k, { ...distribution(samples[k]), samplesMs: samples[k] }])),
       stepsNotRelaxed,
       violations,
     };
   } finally {
+    await disconnect?.();
     await rig.close();
   }
 }

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureColdStart, measureFootprint, type ColdStartResult, type FootprintResult } from './footprint';
-import { measureReaction, REACTION_KINDS, type ReactionKind, type ReactionResult } from './reaction';
+import { measureReaction, REACTION_KINDS, reactionOf, type ReactionKind, type ReactionResult } from './reaction';
 import { measureStale, type StaleResult } from './stale';
 import type { Distribution } from './stats';
 import { measureThroughput, type ThroughputOptions, type ThroughputResult } from './throughput';
@@ -108,7 +108,7 @@ function targets(r: Omit<Results, 'targets' | 'finishedAt'>): Target[] {
     const reaction = r.reaction[inverter];
     const relaxedMs = reaction.config.bms.pollIntervalMs;
     for (const kind of REACTION_KINDS) {
-      const d = reaction.kinds[kind];
+      const d = reactionOf(reaction, kind);
       const ramp = kind.startsWith('ramp');
       list.push(
         target(
@@ -183,7 +183,7 @@ function markdown(r: Results): string {
     '| Figure | Value |',
     '|---|---|',
     ...INVERTERS.flatMap((inverter) =>
-      REACTION_KINDS.map((kind) => `| ${inverter}: ${KIND_TEXT[kind]} (n=${r.reaction[inverter].kinds[kind].n}) | ${d(r.reaction[inverter].kinds[kind])} |`),
+      REACTION_KINDS.map((kind) => `| ${inverter}: ${KIND_TEXT[kind]} (n=${reactionOf(r.reaction[inverter], kind).n}) | ${d(reactionOf(r.reaction[inverter], kind))} |`),
     ),
     `| Checker violations during the reaction trials | ${INVERTERS.map((i) => `${i}: ${JSON.stringify(r.reaction[i].violations)}`).join('; ')} |`,
     `| Stale → first zero-limit frame, beyond the ${stale.staleAfterMs} ms timeout, from the last reply (n=${stale.afterLastReply.n}) | ${d(stale.afterLastReply)} |`,
