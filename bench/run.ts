@@ -65,6 +65,8 @@ interface Results {
     totalMemoryMb: number;
     loadAverageAtStart: number[];
     loadAverageAtEnd: number[];
+    /** The 1-minute load average every 30 s during the run. */
+    loadAverageSamples: number[];
   };
   plan: Plan;
   config: {
@@ -168,7 +170,8 @@ function markdown(r: Results): string {
     '',
     `Machine: ${m.cores} × ${m.cpuModel}, ${m.os}, Node ${m.node}, ${m.totalMemoryMb} MB RAM; ` +
       `load average (1 / 5 / 15 min) ${m.loadAverageAtStart.join(' / ')} at start, ${m.loadAverageAtEnd.join(' / ')} at end ` +
-      `(a 2-vCPU VM shared with other engineers' test runs: figures taken under that load).`,
+      `(a 2-vCPU VM shared with other engineers' test runs: figures taken under that load); ` +
+      `1-minute load average every 30 s during the run: ${m.loadAverageSamples.length === 0 ? 'n/a' : `${Math.min(...m.loadAverageSamples)} to ${Math.max(...m.loadAverageSamples)}, median ${[...m.loadAverageSamples].sort((a, b) => a - b)[Math.floor(m.loadAverageSamples.length / 2)]}`}.`,
     '',
     `Bridge config: the defaults (relaxed poll ${pylon.bms.pollIntervalMs} ms, back to back within ${pylon.bms.fastPoll.cellMarginMv} mV of a stop, ` +
       `min gap ${pylon.bms.minGapMs} ms, reply timeout ${pylon.bms.replyTimeoutMs} ms, CAN period ${pylon.can.periodMs} ms, stale after ${pylon.state.staleAfterMs} ms, ` +
@@ -225,7 +228,9 @@ async function main(): Promise<void> {
     totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
     loadAverageAtStart: loadAverage(),
     loadAverageAtEnd: [] as number[],
+    loadAverageSamples: [] as number[],
   };
+  const loadSampler = setInterval(() => machine.loadAverageSamples.push(loadAverage()[0]), 30_000);
   log(`bench (${mode}) on ${machine.cores} × ${machine.cpuModel}, Node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')}`);
 
   log('throughput (in-process)…');
@@ -244,6 +249,7 @@ async function main(): Promise<void> {
     measureFootprint({ settings: FASTEST_SETTINGS, durationMs: plan.footprintMs, log }),
   ]);
   machine.loadAverageAtEnd = loadAverage();
+  clearInterval(loadSampler);
 
   const partial = {
     mode,
