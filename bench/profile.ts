@@ -82,13 +82,14 @@ async function main(): Promise<void> {
   const child = spawn(
     process.execPath,
     ['--cpu-prof', `--cpu-prof-dir=${OUT}`, '--cpu-prof-interval=500', BRIDGE_ENTRY, ...rig.bridgeArgs, '--log-format', 'json'],
-    { stdio: ['ignore', 'ignore', 'ignore'] },
+    { stdio: ['ignore', 'ignore', 'inherit'] },
   );
+  const exited = new Promise((resolve) => child.once('exit', resolve));
   try {
-    await sleep(Number(values.seconds) * 1000);
+    await Promise.race([sleep(Number(values.seconds) * 1000), exited]);
   } finally {
     child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await exited;
     await rig.close();
   }
   const newest = readdirSync(OUT)
