@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureColdStart, measureFootprint, type ColdStartResult, type FootprintResult } from './footprint';
+import { installedRows, measureInstalled, type InstalledResult } from './installed';
 import { measureLatency, type LatencyResult } from './latency';
 import { measureThroughput, type ThroughputOptions, type ThroughputResult } from './throughput';
 
@@ -71,6 +72,7 @@ interface Results {
   latency: LatencyResult;
   throughput: ThroughputResult;
   footprint: { twoPollsPerSecond: FootprintResult; tenPollsPerSecond: FootprintResult; coldStart: ColdStartResult };
+  installed: InstalledResult;
 }
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -164,6 +166,7 @@ function markdown(r: Results): string {
     `| Bridge at 2 polls/s, ${fp.twoPollsPerSecond.durationS} s | ${steady(fp.twoPollsPerSecond)} |`,
     `| Bridge at 10 polls/s, ${fp.tenPollsPerSecond.durationS} s | ${steady(fp.tenPollsPerSecond)} |`,
     `| Cold start, spawn → first CAN frame (n=${fp.coldStart.n}) | ${d(fp.coldStart)}; \`node -e ''\` alone: median ${fp.coldStart.nodeBaseline.medianMs} ms |`,
+    ...installedRows(r.installed),
     '',
     'Every sample and the full effective config: [results.json](results.json).',
     BLOCK_END,
@@ -206,6 +209,8 @@ async function main(): Promise<void> {
   const twoPollsPerSecond = await measureFootprint({ settings: [], durationMs: plan.footprintMs, log });
   log(`footprint at 10 polls/s for ${plan.footprintMs / 1000} s…`);
   const tenPollsPerSecond = await measureFootprint({ settings: TEN_POLLS_SETTINGS, durationMs: plan.footprintMs, log });
+  log('the installed command (packed, npm install -g)…');
+  const installed = await measureInstalled({ coldStarts: plan.coldStarts, durationMs: Math.max(20_000, plan.footprintMs / 5), log });
   machine.loadAverageAtEnd = loadAverage();
 
   const partial = {
@@ -221,6 +226,7 @@ async function main(): Promise<void> {
     latency,
     throughput,
     footprint: { twoPollsPerSecond, tenPollsPerSecond, coldStart },
+    installed,
   } satisfies Omit<Results, 'targets' | 'finishedAt'>;
   const results: Results = { ...partial, targets: targets(partial), finishedAt: new Date().toISOString() };
 

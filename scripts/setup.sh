@@ -2,12 +2,14 @@
 # One-time set-up of a fresh machine: the system tools the rig and tests use, then npm packages.
 #   socat      pseudo-terminal pairs for the virtual BMS and the SLCAN-over-pty inverter link
 #   can-utils  candump/cansend for real-interface checks (the vcan VM runner installs qemu itself)
+#   systemd    systemd-analyze, which verifies the service unit in the package test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v socat >/dev/null || need+=(socat)
 command -v candump >/dev/null || need+=(can-utils)
+command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ "${#need[@]}" -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then
     echo "setup: please install ${need[*]} with your package manager" >&2
@@ -20,3 +22,5 @@ if [ "${#need[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 npm ci --no-audit --no-fund
+# Build once here: `npm run bridge` runs the built JavaScript and compiles nothing at start-up.
+npm run -s build

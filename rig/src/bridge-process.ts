@@ -38,7 +38,8 @@ export class BridgeProcess {
   constructor(args: string[], command = INSTALLED_BRIDGE) {
     const argv = [...args, '--log-format', 'json'];
     const [file, fileArgs] = command === undefined ? [process.execPath, [BRIDGE_ENTRY, ...argv]] : [command, argv];
-    this.commandLine = [command ?? `node ${path.relative(process.cwd(), BRIDGE_ENTRY)}`, ...args].join(' ');
+    const entry = path.relative(process.cwd(), BRIDGE_ENTRY);
+    this.commandLine = [command ?? `node ${entry.startsWith('..') ? BRIDGE_ENTRY : entry}`, ...args].join(' ');
     this.child = spawn(file, fileArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
     if (this.child.pid === undefined) throw new Error(`could not start ${command ?? BRIDGE_ENTRY}`);
     this.pid = this.child.pid;
