@@ -20,6 +20,7 @@ tarball=$(ls "$work"/jk-can-bridge-*.tgz)
 listing=$(tar -tzf "$tarball")
 grep -qx 'package/dist/cli/src/jk-can-bridge.js' <<<"$listing" || fail "no prebuilt command in $tarball"
 grep -qx 'package/dist/rig/src/live-rig.js' <<<"$listing" || fail "no rig in $tarball"
+grep -qx 'package/bridge/web/index.html' <<<"$listing" || fail "no web page in $tarball"
 if grep -E '\.ts$|/test/|^package/(features|bench|scripts)/' <<<"$listing"; then fail "sources or tests in $tarball (above)"; fi
 bare=(env PATH="$work/bin")
 installed="$work/prefix/lib/node_modules/jk-can-bridge"
