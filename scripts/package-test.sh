@@ -4,7 +4,8 @@
 # sh (no compiler, no dev dependency), then runs the installed command: --help, check on the
 # sample config, the socketcan refusal when the optional addon is absent, the rig (virtual BMS and
 # inverter) on the sample config, one Cucumber scenario whose bridge is the installed command, and
-# install-service inside a scratch root, whose unit must pass `systemd-analyze verify`.
+# install-service inside a scratch root, whose unit (with its SocketCAN drop-in) must pass
+# `systemd-analyze verify`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d "${TMPDIR:-/tmp}/jk-package-test.XXXXXX")
@@ -77,8 +78,13 @@ before=$(ls -l /etc/passwd /etc/group /etc/systemd/system 2>&1 | md5sum)
 "$cmd" install-service --dry-run
 [ "$before" = "$(ls -l /etc/passwd /etc/group /etc/systemd/system 2>&1 | md5sum)" ] || fail "--dry-run changed /etc"
 
-step "systemd-analyze verify"
-out=$(systemd-analyze verify "$unit" 2>&1) || fail "systemd-analyze verify: $out"
+step "systemd-analyze verify (the unit with its SocketCAN drop-in for the sample's can0)"
+dropin="$root/etc/systemd/system/jk-can-bridge.service.d/socketcan.conf"
+grep -q '^ExecStartPre=-+/.*/ip link set can0 up$' "$dropin" || fail "no drop-in bringing can0 up"
+# verify reads drop-ins only from the system's own directories: check the unit as systemd merges it.
+mkdir "$work/verify"
+cat "$unit" "$dropin" >"$work/verify/jk-can-bridge.service"
+out=$(systemd-analyze verify "$work/verify/jk-can-bridge.service" 2>&1) || fail "systemd-analyze verify: $out"
 [ -z "$out" ] || fail "systemd-analyze verify warns: $out"
 
 step "passed"

@@ -8,24 +8,29 @@
  *      its bit rate needs root, which is the system's job (README "Hardware and wiring");
  *   2. /etc/jk-can-bridge.yaml from the commented sample, only if absent (0640, the user's group);
  *   3. /etc/systemd/system/jk-can-bridge.service from deploy/, ExecStart pointing at this command;
- *   4. systemctl daemon-reload and enable (starts at boot; the printed next steps start it now).
+ *   4. when the configuration's can.bus is socketcan:<iface>, a drop-in that brings the interface up
+ *      with its bit rate before the bridge starts (a fresh boot leaves can0 down); removed otherwise;
+ *   5. systemctl daemon-reload and enable (starts at boot; the printed next steps start it now).
  * --root <dir> does all of it inside <dir> (useradd/usermod --prefix, systemctl --root), so a test
  * or CI can run it for real without touching the machine.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '../../bridge/src/config/load';
+import { parseCanSpec } from '../../bridge/src/transport/spec';
+import { PACKAGE_ROOT } from './package-root';
 
-/** The package root, whether this runs from source (cli/src) or from the build (dist/cli/src). */
-const HERE = path.resolve(__dirname, '../..');
-export const PACKAGE_ROOT = path.basename(HERE) === 'dist' ? path.dirname(HERE) : HERE;
 export const UNIT_TEMPLATE = path.join(PACKAGE_ROOT, 'deploy/jk-can-bridge.service');
 export const SAMPLE_CONFIG = path.join(PACKAGE_ROOT, 'deploy/bridge.example.yaml');
 
 export const UNIT_NAME = 'jk-can-bridge.service';
 const UNIT_PATH = `/etc/systemd/system/${UNIT_NAME}`;
 export const CONFIG_PATH = '/etc/jk-can-bridge.yaml';
+const CAN_DROP_IN_PATH = `/etc/systemd/system/${UNIT_NAME}.d/socketcan.conf`;
+/** Classical CAN at 500 kbit/s: every inverter profile here (README "Hardware and wiring"). */
+const CAN_BITRATE = 500_000;
 /** Serial devices (BMS adapter, SLCAN adapter) are root:dialout 0660 on Debian. */
 const DEVICE_GROUP = 'dialout';
 
@@ -46,6 +51,8 @@ export interface ServiceOptions {
   command: string;
   /** Absolute path of node, so the unit does not depend on systemd's PATH. */
   node: string;
+  /** Absolute path of iproute2's ip on the machine that runs the unit. */
+  ip: string;
 }
 
 /** What install-service reads and changes; tests give a fake. Paths are absolute, already under the root. */
@@ -53,6 +60,7 @@ export interface ServiceHost {
   /** undefined when the file does not exist. */
   readFile(file: string): string | undefined;
   writeFile(file: string, text: string, mode: number): void;
+  removeFile(file: string): void;
   chown(file: string, uid: number, gid: number): void;
   /** Runs a program; throws an Error carrying its stderr when it fails. */
   run(program: string, args: string[]): void;
@@ -123,12 +131,11 @@ export function planInstall(options: ServiceOptions, host: ServiceHost, files = 
 
   const config = inRoot(CONFIG_PATH);
   if (host.readFile(config) === undefined) {
-    const sample = host.readFile(files.sample);
-    if (sample === undefined) throw new Error(`the sample configuration ${files.sample} is missing from the package`);
+    const text = sample(host, files.sample);
     steps.push({
       text: `write ${config} from the commented sample (mode 0640, group ${user}); edit bms.link, can.bus and can.profile`,
       apply: () => {
-        host.writeFile(config, sample, 0o640);
+        host.writeFile(config, text, 0o640);
         const account = accounts(host, root).users.get(user);
         if (account !== undefined) host.chown(config, 0, account.gid);
       },
@@ -151,6 +158,8 @@ export function planInstall(options: ServiceOptions, host: ServiceHost, files = 
     steps.push({ text: `keep ${unitPath} (up to date)` });
   }
 
+  steps.push(canStep(options, host, config, sample(host, files.sample)));
+
   if (root === '/') {
     steps.push({ text: 'systemctl daemon-reload', apply: () => host.run('systemctl', ['daemon-reload']) });
     steps.push({ text: `systemctl enable ${UNIT_NAME} (starts at boot)`, apply: () => host.run('systemctl', ['enable', UNIT_NAME]) });
@@ -159,6 +168,47 @@ export function planInstall(options: ServiceOptions, host: ServiceHost, files = 
     steps.push({ text: `systemctl ${args.join(' ')}`, apply: () => host.run('systemctl', args) });
   }
   return steps;
+}
+
+function sample(host: ServiceHost, file: string): string {
+  const text = host.readFile(file);
+  if (text === undefined) throw new Error(`the sample configuration ${file} is missing from the package`);
+  return text;
+}
+
+/** The drop-in for a socketcan: bus, as the configuration in effect after this run names it. */
+export function renderCanDropIn(iface: string, ip: string): string {
+  return [
+    `# Written by jk-can-bridge install-service for can.bus socketcan:${iface} in ${CONFIG_PATH}.`,
+    '# Brings the interface up with the inverters\' bit rate before the bridge starts, as root ("+");',
+    '# "-": an interface already up (its bit rate cannot change then) or a vcan is not an error.',
+    '[Service]',
+    `ExecStartPre=-+${ip} link set ${iface} type can bitrate ${CAN_BITRATE} restart-ms 100`,
+    `ExecStartPre=-+${ip} link set ${iface} up`,
+    '',
+  ].join('\n');
+}
+
+function canStep(options: ServiceOptions, host: ServiceHost, configFile: string, sampleText: string): Step {
+  const dropIn = path.join(options.root, CAN_DROP_IN_PATH);
+  const installed = host.readFile(dropIn);
+  // The file as it will be: the one there, or the sample this run writes.
+  const text = host.readFile(configFile) ?? sampleText;
+  const loaded = loadConfig(['--config', configFile], () => text);
+  if (!loaded.ok) {
+    return { text: `${CONFIG_PATH} is refused (jk-can-bridge check --config ${CONFIG_PATH} says why); run install-service again once it passes, for its CAN interface` };
+  }
+  const can = parseCanSpec(loaded.config.can.bus);
+  if (can.ok && can.spec.kind === 'socketcan') {
+    const wanted = renderCanDropIn(can.spec.iface, options.ip);
+    if (installed === wanted) return { text: `keep ${dropIn} (${can.spec.iface} up at ${CAN_BITRATE} bit/s before start)` };
+    return {
+      text: `write ${dropIn}: bring ${can.spec.iface} up at ${CAN_BITRATE} bit/s before the bridge starts (can.bus ${loaded.config.can.bus})`,
+      apply: () => host.writeFile(dropIn, wanted, 0o644),
+    };
+  }
+  if (installed !== undefined) return { text: `remove ${dropIn} (can.bus is ${loaded.config.can.bus})`, apply: () => host.removeFile(dropIn) };
+  return { text: `no CAN interface to bring up (can.bus ${loaded.config.can.bus})` };
 }
 
 /** Applies the steps in order, printing each; stops at the first failure. Returns the exit code. */
@@ -199,6 +249,7 @@ export const systemHost: ServiceHost = {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, text, { mode });
   },
+  removeFile: (file) => rmSync(file, { force: true }),
   chown: (file, uid, gid) => chownSync(file, uid, gid),
   run: (program, args) => {
     try {
@@ -227,7 +278,9 @@ export function parseServiceArgs(argv: string[]): ServiceOptions | { help: true 
   if (!/^[a-z_][a-z0-9_-]*$/.test(values.user)) throw new Error(`--user ${values.user}: expected a system user name (a-z, 0-9, _ and -)`);
   const command = values.command ?? process.argv[1];
   if (command === undefined) throw new Error('--command: cannot tell which command is installed; give its path');
-  return { dryRun: values['dry-run'], root: path.resolve(values.root), user: values.user, command: path.resolve(command), node: process.execPath };
+  // Debian 12 and later keep ip in /usr/sbin (/sbin is a link to it); older systems only in /sbin.
+  const ip = existsSync('/usr/sbin/ip') ? '/usr/sbin/ip' : '/sbin/ip';
+  return { dryRun: values['dry-run'], root: path.resolve(values.root), user: values.user, command: path.resolve(command), node: process.execPath, ip };
 }
 
 export function runInstallService(argv: string[]): void {

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { PACKAGE_ROOT } from './install-service';
+import { PACKAGE_ROOT } from './package-root';
 
 const HELP = `jk-can-bridge: JK BMS (4E 57 serial) to inverter CAN bridge
 
