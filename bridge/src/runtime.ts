@@ -32,7 +32,7 @@ export function startBridge(config: RunnableConfig, log: Logger, clock: Clock = 
   let canBus: CanBus | null = null;
   const hub = new StatusHub(config.web, clock.now.bind(clock));
   const ports: BridgePorts = {
-    createBmsLink: () => createBmsLink(config.bms.link, { baudRate: config.bms.baudRate }),
+    createBmsLink: () => createBmsLink(config.bms.packs[0].link, { baudRate: config.bms.packs[0].baudRate }),
     createCanBus: () => (canBus = recordSentFrames(createCanBus(config.can.bus, { log }), hub)),
     clock,
     log,
