@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureColdStart, measureFootprint, type ColdStartResult, type FootprintResult } from './footprint';
+import { measureHvLatency, type HvLatencyResult } from './hv-latency';
 import { measureLatency, type LatencyResult } from './latency';
 import { measureThroughput, type ThroughputOptions, type ThroughputResult } from './throughput';
 
@@ -27,13 +28,15 @@ interface Plan {
   coldStarts: number;
   footprintMs: number;
   throughput: ThroughputOptions;
+  /** Pylon HV ensemble requests 100 ms apart (hv-latency.ts). */
+  hvRequests: number;
 }
 
 const PLANS: Record<'full' | 'quick', Plan> = {
   // 100 cell trials so that p99 is not simply the maximum; 50 stale trials take ~7 min at the
   // default 5 s stale timeout, which is kept rather than shortened.
-  full: { cellTrials: 100, staleTrials: 50, coldStarts: 10, footprintMs: 5 * 60_000, throughput: { roundMs: 1000, rounds: 5 } },
-  quick: { cellTrials: 10, staleTrials: 5, coldStarts: 3, footprintMs: 30_000, throughput: { roundMs: 300, rounds: 3 } },
+  full: { cellTrials: 100, staleTrials: 50, coldStarts: 10, footprintMs: 5 * 60_000, throughput: { roundMs: 1000, rounds: 5 }, hvRequests: 500 },
+  quick: { cellTrials: 10, staleTrials: 5, coldStarts: 3, footprintMs: 30_000, throughput: { roundMs: 300, rounds: 3 }, hvRequests: 50 },
 };
 
 /** At 10 polls/s the reply timeout must come down too (the loader refuses timeout ≥ interval). */
@@ -71,6 +74,7 @@ interface Results {
   latency: LatencyResult;
   throughput: ThroughputResult;
   footprint: { twoPollsPerSecond: FootprintResult; tenPollsPerSecond: FootprintResult; coldStart: ColdStartResult };
+  pylonHv: HvLatencyResult;
 }
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -121,6 +125,14 @@ function targets(r: Omit<Results, 'targets' | 'finishedAt'>): Target[] {
     target('Bridge CPU at 2 polls/s (steady state)', '< 1 % of one core', two.cpuPctOfOneCore, 1, true, '%', 2),
     target('Bridge RSS at 2 polls/s after the run', '< 80 MB', two.rssMb, 80, true, 'MB', 1),
     target(
+      `Pylon HV p99: 0x4200 → last answer frame (n=${r.pylonHv.paced.n})`,
+      `≤ ${r.pylonHv.replyTimeoutMs} ms (the virtual inverter's reply timeout)`,
+      r.pylonHv.paced.p99Ms,
+      r.pylonHv.replyTimeoutMs,
+      false,
+      'ms',
+    ),
+    target(
       `Cold start: spawn → first CAN frame, worst of ${r.footprint.coldStart.n}`,
       '< 2000 ms',
       r.footprint.coldStart.maxMs,
@@ -163,6 +175,8 @@ function markdown(r: Results): string {
     ...Object.entries(tp.canEncode).map(([name, rate]) => `| CAN frame set encode, ${name} (${rate.framesPerSet} frames) | ${thousands(rate.perSecond)} sets/s |`),
     `| Bridge at 2 polls/s, ${fp.twoPollsPerSecond.durationS} s | ${steady(fp.twoPollsPerSecond)} |`,
     `| Bridge at 10 polls/s, ${fp.tenPollsPerSecond.durationS} s | ${steady(fp.tenPollsPerSecond)} |`,
+    `| Pylon HV, 0x4200 → last of 9 answer frames, requests 100 ms apart (n=${r.pylonHv.paced.n}) | ${d(r.pylonHv.paced)} |`,
+    `| … during a storm of ${r.pylonHv.storm.requests} requests in 3 s (${r.pylonHv.storm.answers} answers, from the oldest request each answers) | ${d(r.pylonHv.storm)} |`,
     `| Cold start, spawn → first CAN frame (n=${fp.coldStart.n}) | ${d(fp.coldStart)}; \`node -e ''\` alone: median ${fp.coldStart.nodeBaseline.medianMs} ms |`,
     '',
     'Every sample and the full effective config: [results.json](results.json).',
@@ -206,6 +220,8 @@ async function main(): Promise<void> {
   const twoPollsPerSecond = await measureFootprint({ settings: [], durationMs: plan.footprintMs, log });
   log(`footprint at 10 polls/s for ${plan.footprintMs / 1000} s…`);
   const tenPollsPerSecond = await measureFootprint({ settings: TEN_POLLS_SETTINGS, durationMs: plan.footprintMs, log });
+  log(`pylon-hv request → reply: ${plan.hvRequests} paced requests and a storm…`);
+  const pylonHv = await measureHvLatency({ requests: plan.hvRequests, log });
   machine.loadAverageAtEnd = loadAverage();
 
   const partial = {
@@ -221,6 +237,7 @@ async function main(): Promise<void> {
     latency,
     throughput,
     footprint: { twoPollsPerSecond, tenPollsPerSecond, coldStart },
+    pylonHv,
   } satisfies Omit<Results, 'targets' | 'finishedAt'>;
   const results: Results = { ...partial, targets: targets(partial), finishedAt: new Date().toISOString() };
 
