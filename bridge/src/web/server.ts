@@ -26,7 +26,7 @@ import type { SentFrame, StatusHub } from '../status/hub';
 export interface WebOptions {
   config: Pick<BridgeConfig, 'name' | 'web' | 'commands'> & { can: { bus: string } };
   hub: StatusHub;
-  metrics: Registry;
+  metrics: Pick<Registry, 'metrics' | 'contentType'>;
   log: Logger;
   onCommand(command: BridgeCommand, source: string): void;
 }
