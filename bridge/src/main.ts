@@ -1,6 +1,7 @@
 /**
  * `npm run bridge -- --bms /dev/ttyUSB0 --can socketcan:can0 --profile pylon-lv`
- * Exit codes: 0 clean stop, 2 configuration refused (one line per problem on stderr).
+ * Exit codes: 0 clean stop, 1 fatal error (one line; systemd restarts it), 2 configuration refused
+ * (one line per problem on stderr).
  */
 import { loadConfig, USAGE } from './config/load';
 import { createLogger } from './logging';
@@ -22,7 +23,11 @@ function main(): void {
     process.exit(0);
   }
   const log = createLogger(loaded.config.log);
-  const bridge = startBridge(loaded.config, log);
+  const bridge = startBridge(loaded.config, log, { onFatal: () => process.exit(1) });
+  // Nothing may keep running after an error nobody handled: one fatal line, the zero-limit set,
+  // exit 1 (issue 10, bug 4).
+  process.on('uncaughtException', (err) => void bridge.fail(err));
+  process.on('unhandledRejection', (reason) => void bridge.fail(reason));
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;

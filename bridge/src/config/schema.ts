@@ -40,6 +40,12 @@ const bmsSchema = z
     /** Reopen a lost serial/TCP link after this back-off (doubling up to the maximum). */
     reconnectInitialMs: ms(10, 1000),
     reconnectMaxMs: ms(10, 30000),
+    /**
+     * Close and reopen the link after this many polls in a row without a reply: a half-open TCP
+     * session, a hung USB adapter or a BMS restarted behind a live pty report no disconnect, but
+     * a fresh open reaches the device again. 10 × 500 ms: reopened as the data goes stale.
+     */
+    reopenAfterMissedPolls: z.number().int().min(1).default(10),
     plausibility: z
       .object({
         /** Expected series cell count; omitted = learned from the first valid reply, then enforced. */

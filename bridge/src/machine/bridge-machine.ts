@@ -9,18 +9,20 @@
  *  - tx:       the periodic sender; what it sends depends on the bms state (busMode).
  *
  * What goes on the bus per bms state (ARCHITECTURE.md table): idle nothing; connected the policy's
- * limits, a decrease sent at once; stale and fault CCL = DCL = 0 with flags cleared, sent at once on
- * entry; fault goes silent after `silenceAfterMs` (0 = never).
+ * limits, a decrease (CCL, DCL, CVL or an enable flag) sent at once; stale and fault CCL = DCL = 0
+ * with flags cleared, sent at once on entry; fault goes silent after `silenceAfterMs` (0 = never).
+ * Every frame set is built with the age of its data checked at that moment (bus-output.ts), so a
+ * process that was stalled sends zeros first, not the limits it had before the stall.
  */
 import { assign, enqueueActions, setup } from 'xstate';
 import type { LogFn } from '../bms/poller';
 import { backoffDelayMs, type Clock } from '../clock';
 import type { RunnableConfig } from '../config/schema';
-import { createControlState, createRecoveringControlState, stepControl, type ControlOutput, type ControlState } from '../control';
+import { createControlState, recoveringControlState, stepControl, type ControlOutput, type ControlState } from '../control';
 import { hasAlarm, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
 import type { ByteLink, CanBus } from '../transport/types';
 import { bmsPollerActor, canLinkActor, type CanLinkCommand, type IoEvent } from './actors';
-import { busFrames, type BusMode, type TransmittedLimits } from './bus-output';
+import { busFrames, isDecrease, type BusMode, type TransmittedLimits } from './bus-output';
 
 export interface BridgePorts {
   createBmsLink(): ByteLink;
@@ -37,8 +39,9 @@ export interface BridgeInput {
 export interface BridgeContext {
   config: RunnableConfig;
   ports: BridgePorts;
-  /** Newest valid snapshot. */
+  /** Newest valid snapshot, and when it arrived (clock.now()). */
   snapshot: BmsSnapshot | null;
+  snapshotAtMs: number | null;
   control: ControlState;
   output: ControlOutput | null;
   busMode: BusMode;
@@ -53,6 +56,11 @@ export interface BridgeContext {
 
 /** SHUTDOWN: the process is stopping (SIGINT/SIGTERM). */
 export type BridgeEvent = IoEvent | { type: 'SHUTDOWN' };
+
+/** What a frame set is built from, with the time it is built at (to check the data's age). */
+function busInputs(context: BridgeContext) {
+  return { ...context, nowMs: context.ports.clock.now() };
+}
 
 function activeFaultAlarms(snapshot: BmsSnapshot, faultOn: readonly JkAlarmName[]): JkAlarmName[] {
   return faultOn.filter((name) => hasAlarm(snapshot, name));
@@ -90,14 +98,16 @@ export const bridgeMachine = setup({
     applySnapshot: assign(({ context, event }) => {
       if (event.type !== 'BMS.SNAPSHOT') return {};
       const step = stepControl(context.control, event.snapshot, event.atMs, context.config.control);
-      return { snapshot: event.snapshot, control: step.state, output: step.output };
+      return { snapshot: event.snapshot, snapshotAtMs: event.atMs, control: step.state, output: step.output };
     }),
     /**
      * Entering connected. With the first data ever (no snapshot yet) the policy's limits apply at
-     * once; after stale data or a fault they restart from 0 through the policy's hold and ramp.
+     * once; after stale data or a fault the currents restart from 0 through the policy's hold and
+     * ramp, while the charge phase and the CVL carry on (a pack in float stays in float after a
+     * cable blip; issue 10, bug 2).
      */
     resetControl: assign({
-      control: ({ context }) => (context.snapshot === null ? createControlState() : createRecoveringControlState()),
+      control: ({ context }) => (context.snapshot === null ? createControlState() : recoveringControlState(context.control)),
     }),
     countRecovery: assign({
       validStreak: ({ context, event }) =>
@@ -111,29 +121,26 @@ export const bridgeMachine = setup({
         if (event.type === 'BMS.SNAPSHOT')
           return `BMS protection: ${activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).join(', ')}`;
         if (event.type === 'BMS.IMPLAUSIBLE') return `implausible BMS data: ${event.problems.join('; ')}`;
-        return `no valid BMS data for ${context.config.state.staleAfterMs + context.config.state.faultAfterMs} ms`;
+        // The age is not written here, where it would freeze: the status line says how old the
+        // last valid data is whenever it is logged (runtime.ts).
+        return 'no valid BMS data';
       },
     }),
     clearFaultReason: assign({ faultReason: null }),
     setBusMode: assign({ busMode: (_, params: { mode: BusMode }) => params.mode }),
     /** Send the frame set for the current bus mode, if the bus is up and the mode sends anything. */
     transmit: enqueueActions(({ context, enqueue }) => {
-      const set = busFrames(context);
+      const set = busFrames(busInputs(context));
       if (set === null || !context.canUp) return;
       enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
       enqueue.assign({ transmitted: set.limits });
     }),
     /** Issue 3: "A limit decrease is transmitted at once, not at the next period." */
     transmitIfDecreased: enqueueActions(({ context, enqueue }) => {
-      const set = busFrames(context);
+      const set = busFrames(busInputs(context));
       const last = context.transmitted;
       if (set === null || !context.canUp || last === null) return;
-      const decreased =
-        set.limits.chargeCurrentLimitA < last.chargeCurrentLimitA ||
-        set.limits.dischargeCurrentLimitA < last.dischargeCurrentLimitA ||
-        (last.chargeEnable && !set.limits.chargeEnable) ||
-        (last.dischargeEnable && !set.limits.dischargeEnable);
-      if (!decreased) return;
+      if (!isDecrease(set.limits, last)) return;
       enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
       enqueue.assign({ transmitted: set.limits });
     }),
@@ -143,7 +150,7 @@ export const bridgeMachine = setup({
      */
     transmitShutdown: enqueueActions(({ context, enqueue }) => {
       if (context.busMode !== 'normal' || !context.canUp) return;
-      const set = busFrames({ ...context, busMode: 'stale' });
+      const set = busFrames({ ...busInputs(context), busMode: 'stale' });
       if (set === null) return;
       enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
       enqueue.assign({ busMode: 'none' as BusMode, transmitted: set.limits });
@@ -158,6 +165,7 @@ export const bridgeMachine = setup({
     config: input.config,
     ports: input.ports,
     snapshot: null,
+    snapshotAtMs: null,
     control: createControlState(),
     output: null,
     busMode: 'none',
