@@ -161,7 +161,7 @@ export function statusLine(snapshot: BridgeSnapshot, nowMs: number): string {
     parts.push('CCL 0 A, DCL 0 A, charge/discharge disabled');
   }
   if (faultReason !== null) parts.push(`fault: ${faultReason}`);
-  const quiet = value.bms === 'stale' || typeof value.bms === 'object';
+  const quiet = value.bms === 'stale' || (typeof value.bms === 'object' && 'fault' in value.bms);
   if (quiet && snapshotAtMs !== null) parts.push(`last valid data ${Math.round((nowMs - snapshotAtMs) / 1000)} s ago`);
   return parts.join(' · ');
 }

@@ -80,8 +80,18 @@ const canSchema = z
     profile: z.enum(BRIDGE_PROFILES).default('pylon-lv'),
     /** Full frame set period (spec §8: 1 s for every profile). */
     periodMs: ms(50, 1000),
+    /**
+     * Reopen a lost bus after this back-off, doubling up to the maximum; once the bus has stayed up
+     * for reconnectMaxMs, the next loss starts from reconnectInitialMs again.
+     */
     reconnectInitialMs: ms(10, 1000),
     reconnectMaxMs: ms(10, 30000),
+    /**
+     * Failed sends in a row (ENOBUFS, an adapter refusing a frame) before the bus counts as lost.
+     * One failure is often transient (a full queue, junk read as a refusal) and loses one frame;
+     * a bus with nobody to ACK fails every frame and is given up within one frame set.
+     */
+    downAfterFailedSends: z.number().int().min(1).default(3),
     identity: z
       .object({
         /** 0x35E text; default per profile ("PYLON   ", "GOODWE  ", "SMA", neutral for Victron). */

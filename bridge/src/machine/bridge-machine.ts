@@ -84,6 +84,9 @@ export const bridgeMachine = setup({
     canPeriod: ({ context }) => context.config.can.periodMs,
     canBackoff: ({ context }) =>
       backoffDelayMs(context.canFailures, context.config.can.reconnectInitialMs, context.config.can.reconnectMaxMs),
+    // Up as long as the longest back-off: the link is good again, the next loss starts from the
+    // initial back-off. Not at once on up, or a link failing right after each open never backs off.
+    canGoodPeriod: ({ context }) => context.config.can.reconnectMaxMs,
   },
   guards: {
     protectionActive: ({ context, event }) =>
@@ -155,7 +158,8 @@ export const bridgeMachine = setup({
       enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
       enqueue.assign({ busMode: 'none' as BusMode, transmitted: set.limits });
     }),
-    markCanUp: assign({ canUp: true, canFailures: 0 }),
+    markCanUp: assign({ canUp: true }),
+    resetCanBackoff: assign({ canFailures: 0 }),
     markCanDown: assign(({ context }) => ({ canUp: false, canFailures: context.canFailures + 1, transmitted: null })),
   },
 }).createMachine({
@@ -264,12 +268,16 @@ export const bridgeMachine = setup({
           invoke: {
             id: 'canLink',
             src: 'canLink',
-            input: ({ context }) => ({ bus: context.ports.createCanBus(), log: context.ports.log }),
+            input: ({ context }) => ({
+              bus: context.ports.createCanBus(),
+              log: context.ports.log,
+              downAfterFailedSends: context.config.can.downAfterFailedSends,
+            }),
           },
           initial: 'opening',
           states: {
             opening: { on: { 'CAN.UP': 'up' } },
-            up: { entry: ['markCanUp', 'transmit'] },
+            up: { entry: ['markCanUp', 'transmit'], after: { canGoodPeriod: { actions: 'resetCanBackoff' } } },
           },
           on: { 'CAN.DOWN': { target: 'down', actions: 'markCanDown' } },
         },

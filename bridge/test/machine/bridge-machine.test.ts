@@ -266,7 +266,28 @@ describe('can region', () => {
     h.canOpens = true;
     expect(startsAt(8000)).toBe(1);
     expect(h.state('can')).toEqual({ link: 'up' });
+    // the back-off starts afresh once the link has been up as long as the longest back-off
+    h.advance(7950);
+    expect(h.actor.getSnapshot().context.canFailures).toBe(6);
+    h.advance(50);
     expect(h.actor.getSnapshot().context.canFailures).toBe(0);
+  });
+
+  it('bug 9: a link lost again right after each reopen keeps backing off; one good period resets it', () => {
+    const h = startHarness();
+    const lose = () => h.actor.send({ type: 'CAN.DOWN', error: 'ENOBUFS: no buffer space' });
+    const downFor = (): number => {
+      const from = h.clock.now();
+      while (h.state('can') === 'down') h.advance(50);
+      return h.clock.now() - from;
+    };
+    lose();
+    expect(downFor()).toBe(1000);
+    lose(); // at once after the reopen
+    expect(downFor()).toBe(2000);
+    h.advance(8000); // up for reconnectMaxMs
+    lose();
+    expect(downFor()).toBe(1000);
   });
 });
 
