@@ -49,6 +49,7 @@ describe('defaults and precedence', () => {
       temperatureCoding: 'doc',
       reconnectInitialMs: 1000,
       reconnectMaxMs: 30000,
+      reopenAfterMissedPolls: 10,
       plausibility: { minCellMv: 1000, maxCellMv: 5000, packVoltageToleranceMv: 1500, maxCurrentA: 1000, minTemperatureC: -40, maxTemperatureC: 100 },
       faultOnAlarms: ['mosfetOverTemperature', 'batteryOverTemperature', 'boxOverTemperature', 'protection309A', 'protection309B'],
     });
@@ -58,6 +59,7 @@ describe('defaults and precedence', () => {
       periodMs: 1000,
       reconnectInitialMs: 1000,
       reconnectMaxMs: 30000,
+      downAfterFailedSends: 3,
       identity: { moduleCount: 1, firmwareMajor: 1, firmwareMinor: 0 },
     });
     expect(c.state).toEqual({ staleAfterMs: 5000, faultAfterMs: 30000, silenceAfterMs: 60000, recoverAfter: 3, inverterTimeoutMs: 10000 });
