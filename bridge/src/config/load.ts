@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { parseBmsLinkSpec, parseCanSpec, type SpecResult } from '../transport/spec';
+import { findContradictions } from './cross-checks';
 import { bridgeConfigSchema, type RunnableConfig } from './schema';
 
 export const USAGE = `Usage: npm run bridge -- --bms <device|tcp://host:port> --can <socketcan:IFACE|slcan:PATH[@bitrate]|stdout> [options]
@@ -119,17 +120,7 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
   const parsed = bridgeConfigSchema.safeParse(tree);
   if (!parsed.success) return { ok: false, cli, problems: [...formatIssues(parsed.error.issues, line), ...problems] };
   const config = parsed.data;
-
-  if (config.bms.replyTimeoutMs >= config.bms.pollIntervalMs)
-    problems.push(line('bms.replyTimeoutMs', `${config.bms.replyTimeoutMs} must be below bms.pollIntervalMs (${config.bms.pollIntervalMs})`));
-  if (config.state.staleAfterMs <= config.bms.pollIntervalMs)
-    problems.push(
-      line('state.staleAfterMs', `${config.state.staleAfterMs} must exceed bms.pollIntervalMs (${config.bms.pollIntervalMs}), or every poll would go stale`),
-    );
-  for (const section of ['bms', 'can'] as const) {
-    if (config[section].reconnectInitialMs > config[section].reconnectMaxMs)
-      problems.push(line(`${section}.reconnectInitialMs`, `must not exceed ${section}.reconnectMaxMs`));
-  }
+  for (const contradiction of findContradictions(config)) problems.push(line(contradiction.key, contradiction.message));
   if (problems.length > 0) return { ok: false, cli, problems };
   return { ok: true, cli, config: config as RunnableConfig };
 }
