@@ -8,8 +8,12 @@ import type { Logger } from 'pino';
 import { createActor, type SnapshotFrom } from 'xstate';
 import { systemClock, type Clock } from './clock';
 import type { RunnableConfig } from './config/schema';
+import type { BridgeCommand } from './control/commands';
 import { bridgeMachine, type BridgeContext, type BridgePorts } from './machine/bridge-machine';
 import { busFrames } from './machine/bus-output';
+import { recordSentFrames } from './status/frame-log';
+import { StatusHub } from './status/hub';
+import { bridgeStatus } from './status/model';
 import { createBmsLink, createCanBus } from './transport/spec';
 import type { CanBus } from './transport/types';
 
@@ -23,6 +27,10 @@ export type BridgeSnapshot = SnapshotFrom<typeof bridgeMachine>;
 export interface RunningBridge {
   /** Sends one zero-limit frame set (if the bus is up), then stops every actor and closes the links. */
   stop(): Promise<void>;
+  /** What the observers read (MQTT, web page, /metrics); written on every change of the chart. */
+  readonly hub: StatusHub;
+  /** A validated command from a person; logged with its source, applied with the next snapshot. */
+  command(command: BridgeCommand, source: string): void;
   /**
    * The bridge cannot go on (an uncaught exception; a chart error calls this itself): logs one
    * fatal line, stops the chart, sends the zero-limit set on a freshly opened bus if the bridge
@@ -46,9 +54,11 @@ export function startBridge(config: RunnableConfig, log: Logger, options: Bridge
     createCanBus: () => createCanBus(config.can.bus, { log }),
   };
   let canBus: CanBus | null = null;
+  const hub = new StatusHub(config.web, clock.now.bind(clock));
+  const createRecordedCanBus = (): CanBus => recordSentFrames(links.createCanBus(), hub);
   const ports: BridgePorts = {
     createBmsLink: links.createBmsLink,
-    createCanBus: () => (canBus = links.createCanBus()),
+    createCanBus: () => (canBus = createRecordedCanBus()),
     clock,
     log,
   };
@@ -67,7 +77,7 @@ export function startBridge(config: RunnableConfig, log: Logger, options: Bridge
       const context = actor.getSnapshot().context;
       actor.stop();
       try {
-        await sendZeroLimits(context, links.createCanBus, canBus, clock);
+        await sendZeroLimits(context, createRecordedCanBus, canBus, clock);
       } catch (err) {
         log.error({ err: (err as Error).message }, 'the zero-limit set could not be sent');
       }
@@ -76,10 +86,25 @@ export function startBridge(config: RunnableConfig, log: Logger, options: Bridge
     return failing;
   };
 
-  actor.subscribe({ next: report, error: (err) => void fail(err) });
+  actor.subscribe({
+    next: (snapshot) => {
+      const line = report(snapshot);
+      if (line !== null) hub.event('info', line);
+      hub.update(bridgeStatus(snapshot.value, snapshot.context, clock.now()));
+    },
+    error: (err) => void fail(err),
+  });
   actor.start();
 
   return {
+    hub,
+    command(command, source) {
+      const expiry = command.expiresInS === undefined ? '' : ` for ${command.expiresInS} s`;
+      const text = `command ${command.command}${expiry} from ${source}`;
+      log.info({ command, source }, text);
+      hub.event('warn', text);
+      actor.send({ type: 'COMMAND', command, source, atMs: clock.now() });
+    },
     async stop() {
       actor.send({ type: 'SHUTDOWN' });
       actor.stop();
@@ -128,16 +153,18 @@ async function sendZeroLimits(context: BridgeContext, createBus: () => CanBus, o
 /**
  * Logs the status line when it says something new: a region's state or a limiting reason. The
  * numbers in it (a recovery hold counting down, a ramp, a table position, the age of the last
- * data) do not make a new line on their own, so a 30-s hold is one line, not thirty.
+ * data) do not make a new line on their own, so a 30-s hold is one line, not thirty. Returns the
+ * line when it was logged, else null.
  */
-export function statusReporter(log: Pick<Logger, 'info'>, clock: Clock): (snapshot: BridgeSnapshot) => void {
+export function statusReporter(log: Pick<Logger, 'info'>, clock: Clock): (snapshot: BridgeSnapshot) => string | null {
   let lastKey = '';
   return (snapshot) => {
     const line = statusLine(snapshot, clock.now());
     const key = line.replace(/\d+(\.\d+)?/g, '#');
-    if (key === lastKey) return;
+    if (key === lastKey) return null;
     lastKey = key;
     log.info({ state: snapshot.value }, line);
+    return line;
   };
 }
 

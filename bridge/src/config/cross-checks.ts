@@ -22,7 +22,7 @@ export type CrossCheck = (config: BridgeConfig) => Contradiction[];
 /** 0x351 carries CCL and DCL as signed 16-bit 0.1 A (inverter-can-protocols.md §3.2). */
 const MAX_ENCODABLE_CURRENT_A = 3276.7;
 
-const timing: CrossCheck = ({ bms, state, can }) => {
+const timing: CrossCheck = ({ bms, state, can, mqtt }) => {
   const found: Contradiction[] = [];
   if (bms.replyTimeoutMs >= bms.pollIntervalMs)
     found.push({ key: 'bms.replyTimeoutMs', message: `${bms.replyTimeoutMs} must be below bms.pollIntervalMs (${bms.pollIntervalMs})` });
@@ -31,7 +31,7 @@ const timing: CrossCheck = ({ bms, state, can }) => {
       key: 'state.staleAfterMs',
       message: `${state.staleAfterMs} must exceed bms.pollIntervalMs (${bms.pollIntervalMs}), or every poll would go stale`,
     });
-  for (const [section, links] of [['bms', bms], ['can', can]] as const) {
+  for (const [section, links] of [['bms', bms], ['can', can], ['mqtt', mqtt]] as const) {
     if (links.reconnectInitialMs > links.reconnectMaxMs)
       found.push({ key: `${section}.reconnectInitialMs`, message: `must not exceed ${section}.reconnectMaxMs` });
   }

@@ -9,7 +9,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { parseBmsLinkSpec, parseCanSpec, type SpecResult } from '../transport/spec';
 import { findContradictions } from './cross-checks';
-import { bridgeConfigSchema, type RunnableConfig } from './schema';
+import { bridgeConfigSchema, type BridgeConfig, type RunnableConfig } from './schema';
 
 export const USAGE = `Usage: npm run bridge -- --bms <device|tcp://host:port> --can <socketcan:IFACE|slcan:PATH[@bitrate]|stdout> [options]
 
@@ -121,8 +121,27 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
   if (!parsed.success) return { ok: false, cli, problems: [...formatIssues(parsed.error.issues, line), ...problems] };
   const config = parsed.data;
   for (const contradiction of findContradictions(config)) problems.push(line(contradiction.key, contradiction.message));
+  problems.push(...observerProblems(config, line));
   if (problems.length > 0) return { ok: false, cli, problems };
   return { ok: true, cli, config: config as RunnableConfig };
+}
+
+/** The web server's and MQTT's security defaults (README "Security defaults"). */
+function observerProblems(config: BridgeConfig, line: (key: string, message: string) => string): string[] {
+  const problems: string[] = [];
+  const { web, mqtt } = config;
+  if (web.listen !== 'off' && !isLoopbackListen(web.listen) && web.token === undefined && !web.allowUnauthenticated)
+    problems.push(line('web.listen', `${web.listen} is reachable beyond this machine: set web.token, or web.allowUnauthenticated: true for a read-only page open to the network`));
+  if (web.commands && web.token === undefined) problems.push(line('web.commands', 'needs web.token (commands change what the inverter is told)'));
+  if (web.commands && web.listen === 'off') problems.push(line('web.commands', 'needs the web server (web.listen is off)'));
+  if (mqtt.commands && mqtt.url === undefined) problems.push(line('mqtt.commands', 'needs mqtt.url'));
+  return problems;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only processes on this machine can connect. */
+export function isLoopbackListen(listen: string): boolean {
+  const host = listen.slice(0, listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function readYamlTree(path: string, readFile: (path: string) => string): { ok: true; tree: Tree } | { ok: false; problems: string[] } {
@@ -145,7 +164,7 @@ function readYamlTree(path: string, readFile: (path: string) => string): { ok: t
   }
   const value: unknown = doc.toJS();
   if (value === null || value === undefined) return { ok: true, tree: {} };
-  if (typeof value !== 'object' || Array.isArray(value)) return { ok: false, problems: [`${path}: expected a mapping of sections (bms, can, state, control, log)`] };
+  if (typeof value !== 'object' || Array.isArray(value)) return { ok: false, problems: [`${path}: expected a mapping of sections (name, bms, can, state, control, log, mqtt, web, commands)`] };
   return { ok: true, tree: value as Tree };
 }
 

@@ -19,6 +19,7 @@ import type { LogFn } from '../bms/poller';
 import { backoffDelayMs, type Clock } from '../clock';
 import type { RunnableConfig } from '../config/schema';
 import { createControlState, recoveringControlState, stepControl, type ControlOutput, type ControlState } from '../control';
+import { applyCommand, noCommands, type BridgeCommand, type Commands } from '../control/commands';
 import { hasAlarm, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
 import type { ByteLink, CanBus } from '../transport/types';
 import { bmsPollerActor, canLinkActor, type CanLinkCommand, type IoEvent } from './actors';
@@ -52,10 +53,12 @@ export interface BridgeContext {
   /** Consecutive valid snapshots without active protection, counted in fault. */
   validStreak: number;
   faultReason: string | null;
+  /** A person's commands (MQTT, web page): conservative inputs of the policy, applied with the next snapshot. */
+  commands: Commands;
 }
 
-/** SHUTDOWN: the process is stopping (SIGINT/SIGTERM). */
-export type BridgeEvent = IoEvent | { type: 'SHUTDOWN' };
+/** SHUTDOWN: the process is stopping (SIGINT/SIGTERM). COMMAND: validated, from MQTT or the web page. */
+export type BridgeEvent = IoEvent | { type: 'SHUTDOWN' } | { type: 'COMMAND'; command: BridgeCommand; source: string; atMs: number };
 
 /** What a frame set is built from, with the time it is built at (to check the data's age). */
 function busInputs(context: BridgeContext) {
@@ -100,7 +103,7 @@ export const bridgeMachine = setup({
   actions: {
     applySnapshot: assign(({ context, event }) => {
       if (event.type !== 'BMS.SNAPSHOT') return {};
-      const step = stepControl(context.control, event.snapshot, event.atMs, context.config.control);
+      const step = stepControl(context.control, event.snapshot, event.atMs, context.config.control, context.commands);
       return { snapshot: event.snapshot, snapshotAtMs: event.atMs, control: step.state, output: step.output };
     }),
     /**
@@ -130,6 +133,10 @@ export const bridgeMachine = setup({
       },
     }),
     clearFaultReason: assign({ faultReason: null }),
+    applyCommand: assign({
+      commands: ({ context, event }) =>
+        event.type === 'COMMAND' ? applyCommand(context.commands, event.command, event.source, event.atMs) : context.commands,
+    }),
     setBusMode: assign({ busMode: (_, params: { mode: BusMode }) => params.mode }),
     /** Send the frame set for the current bus mode, if the bus is up and the mode sends anything. */
     transmit: enqueueActions(({ context, enqueue }) => {
@@ -178,8 +185,9 @@ export const bridgeMachine = setup({
     transmitted: null,
     validStreak: 0,
     faultReason: null,
+    commands: noCommands,
   }),
-  on: { SHUTDOWN: { actions: 'transmitShutdown' } },
+  on: { SHUTDOWN: { actions: 'transmitShutdown' }, COMMAND: { actions: 'applyCommand' } },
   invoke: {
     id: 'bmsPoller',
     src: 'bmsPoller',
