@@ -50,7 +50,7 @@ export interface BridgeOptions {
 export function startBridge(config: RunnableConfig, log: Logger, options: BridgeOptions): RunningBridge {
   const clock = options.clock ?? systemClock;
   const links = options.links ?? {
-    createBmsLink: () => createBmsLink(config.bms.link, { baudRate: config.bms.baudRate }),
+    createBmsLink: () => createBmsLink(config.bms.packs[0].link, { baudRate: config.bms.packs[0].baudRate }),
     createCanBus: () => createCanBus(config.can.bus, { log }),
   };
   let canBus: CanBus | null = null;

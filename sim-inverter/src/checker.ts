@@ -20,6 +20,9 @@ export interface ServedTruth {
   maxCellMv: number;
   minCellMv: number;
   packMv: number;
+  /** When the pack holding each extreme served it (a bank's packs answer at different times). */
+  maxCellAtMs?: number;
+  minCellAtMs?: number;
 }
 
 export interface BatteryTruth {
@@ -296,9 +299,9 @@ export class Checker {
     if (served == null) return;
     // The first served snapshot past a threshold starts the reaction clock; sampling happens at
     // every frame and tick, so at worst a snapshot between two samples starts it a little late.
-    if (served.maxCellMv >= this.thresholds.chargeStopCellMv) this.highCellSinceMs ??= served.atMs;
+    if (served.maxCellMv >= this.thresholds.chargeStopCellMv) this.highCellSinceMs ??= served.maxCellAtMs ?? served.atMs;
     else this.highCellSinceMs = null;
-    if (served.minCellMv <= this.thresholds.dischargeStopCellMv) this.lowCellSinceMs ??= served.atMs;
+    if (served.minCellMv <= this.thresholds.dischargeStopCellMv) this.lowCellSinceMs ??= served.minCellAtMs ?? served.atMs;
     else this.lowCellSinceMs = null;
   }
 

@@ -7,6 +7,8 @@
  *
  * To add a check, add a function to CROSS_CHECKS: it gets the parsed config (every default
  * filled in) and returns the contradictions it finds, each with the key to report it under.
+ * The timing of each BMS pack (reply timeout, stale timeout, back-off) and the bank's own rules
+ * stay with the loader (load.ts), which knows which pack overrode which key in the file.
  */
 import { lookup } from '../control/table';
 import type { BridgeConfig } from './schema';
@@ -21,22 +23,6 @@ export type CrossCheck = (config: BridgeConfig) => Contradiction[];
 
 /** 0x351 carries CCL and DCL as signed 16-bit 0.1 A (inverter-can-protocols.md §3.2). */
 const MAX_ENCODABLE_CURRENT_A = 3276.7;
-
-const timing: CrossCheck = ({ bms, state, can, mqtt }) => {
-  const found: Contradiction[] = [];
-  if (bms.replyTimeoutMs >= bms.pollIntervalMs)
-    found.push({ key: 'bms.replyTimeoutMs', message: `${bms.replyTimeoutMs} must be below bms.pollIntervalMs (${bms.pollIntervalMs})` });
-  if (state.staleAfterMs <= bms.pollIntervalMs)
-    found.push({
-      key: 'state.staleAfterMs',
-      message: `${state.staleAfterMs} must exceed bms.pollIntervalMs (${bms.pollIntervalMs}), or every poll would go stale`,
-    });
-  for (const [section, links] of [['bms', bms], ['can', can], ['mqtt', mqtt]] as const) {
-    if (links.reconnectInitialMs > links.reconnectMaxMs)
-      found.push({ key: `${section}.reconnectInitialMs`, message: `must not exceed ${section}.reconnectMaxMs` });
-  }
-  return found;
-};
 
 /** The cell voltages of the charge policy, in the order a charge passes them. */
 const cellVoltages: CrossCheck = ({ control: c }) => {
@@ -98,7 +84,7 @@ const forceCharge: CrossCheck = ({ control: { forceCharge: f } }) => {
   return found;
 };
 
-export const CROSS_CHECKS: readonly CrossCheck[] = [timing, cellVoltages, currents, forceCharge];
+export const CROSS_CHECKS: readonly CrossCheck[] = [cellVoltages, currents, forceCharge];
 
 /** Every contradiction in a parsed config, in the order of CROSS_CHECKS. */
 export function findContradictions(config: BridgeConfig, checks: readonly CrossCheck[] = CROSS_CHECKS): Contradiction[] {
