@@ -67,6 +67,9 @@ export interface BridgeContext {
 /** SHUTDOWN: the process is stopping (SIGINT/SIGTERM). COMMAND: validated, from MQTT or the web page. */
 export type BridgeEvent = IoEvent | { type: 'SHUTDOWN' } | { type: 'COMMAND'; command: BridgeCommand; source: string; atMs: number };
 
+/** The fault reason when the data ran out; its age is added where it is shown. */
+export const NO_VALID_DATA = 'no valid BMS data';
+
 /** What a frame set is built from, with the time it is built at (to check the data's age). */
 function busInputs(context: BridgeContext) {
   return { ...context, nowMs: context.ports.clock.now() };
@@ -138,9 +141,9 @@ export const bridgeMachine = setup({
         if (event.type === 'BMS.SNAPSHOT')
           return `BMS protection: ${activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).join(', ')}`;
         if (event.type === 'BMS.IMPLAUSIBLE') return `implausible BMS data: ${event.problems.join('; ')}`;
-        // The age is not written here, where it would freeze: the status line says how old the
-        // last valid data is whenever it is logged (runtime.ts).
-        return 'no valid BMS data';
+        // The age is not written here, where it would freeze: the status line and the status
+        // model say how old the last valid data is when they are written (runtime.ts, status/model.ts).
+        return NO_VALID_DATA;
       },
     }),
     clearFaultReason: assign({ faultReason: null }),
