@@ -17,7 +17,7 @@
  * process that was stalled sends zeros first, not the limits it had before the stall.
  */
 import { assign, enqueueActions, setup } from 'xstate';
-import type { LogFn } from '../bms/poller';
+import { pollerOptionsFor, type LogFn } from '../bms/poller';
 import { backoffDelayMs, type Clock } from '../clock';
 import type { RunnableConfig } from '../config/schema';
 import { createControlState, recoveringControlState, stepControl, type ControlOutput, type ControlState } from '../control';
@@ -245,7 +245,7 @@ export const bridgeMachine = setup({
     src: 'bmsPoller',
     input: ({ context }) => ({
       link: context.ports.createBmsLink(),
-      options: context.config.bms,
+      options: pollerOptionsFor(context.config),
       clock: context.ports.clock,
       log: context.ports.log,
     }),
