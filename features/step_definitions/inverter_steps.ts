@@ -101,12 +101,13 @@ Then(/^the (charge current limit|discharge current limit) rose through at least 
 });
 
 /**
- * The bridge stopped sending on purpose: no frame for longer than the stale timeout, which the
- * checker tells apart from a slow cycle (a shorter whole-set pause is a period violation).
+ * The bridge stopped sending on purpose: no frame for two periods. The checker allows that pause
+ * only after frames that declared the fault (system error, zero limits); anywhere else it is a
+ * period violation of every id.
  */
 Then('within {int} ms the bus goes silent', async function (this: RigWorld, ms: number) {
   assert.ok(this.inverter);
-  const quietFor = this.inverter.thresholds.staleAfterMs + this.inverter.thresholds.canPeriodMs;
+  const quietFor = 2 * this.inverter.thresholds.framePeriodMs;
   await this.eventually(
     `no frame for ${quietFor} ms`,
     () => Date.now() - (this.frames.at(-1)?.atMs ?? 0) >= quietFor,

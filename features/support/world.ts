@@ -5,6 +5,10 @@
  *
  * Timing: every bridge delay comes from a per-scenario YAML config, scaled by the world parameter
  * `timeScale` (1 natively; larger inside the vcan VM, where JavaScript runs far slower).
+ *
+ * The judge: the scenario declares the battery (its profile, with the owner's cell limits), the
+ * inverter and the BMS timing; the bridge gets them as config and the virtual inverter's checker
+ * as thresholds (rig-setup.ts RigDeclaration). Nothing here reads the bridge's config loader.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,19 +17,19 @@ import * as path from 'node:path';
 import { setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
 import { stringify } from 'yaml';
 import { systemClock } from '../../bridge/src/clock';
-import { loadConfig } from '../../bridge/src/config/load';
-import type { BridgeConfigInput, RunnableConfig } from '../../bridge/src/config/schema';
+import type { BridgeConfigInput } from '../../bridge/src/config/schema';
 import type { BatteryStatePatch } from '../../bridge/src/protocol/can';
 import { createCanBus } from '../../bridge/src/transport/spec';
 import type { CanBus } from '../../bridge/src/transport/types';
-import { loadProfile, withCellCount } from '../../sim-bms/src/profile';
+import { loadProfile, withCellCount, type BatteryProfile } from '../../sim-bms/src/profile';
 import type { VirtualBms } from '../../sim-bms/src/virtual-bms';
 import { patchOf, type FrameRecord } from '../../sim-inverter/src/checker';
 import type { InverterProfileName } from '../../sim-inverter/src/profiles';
 import { SlcanPtyEndpoint } from '../../sim-inverter/src/slcan-pty';
 import type { VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
-import { BridgeProcess } from '../../rig/src/bridge-process';
-import { BRIDGE_PROFILE_FOR, serveVirtualBms, startVirtualInverter } from '../../rig/src/rig-setup';
+import type { DeclaredTiming } from '../../sim-inverter/src/judge';
+import { BridgeProcess, type BridgeProcessOptions } from '../../rig/src/bridge-process';
+import { BRIDGE_PROFILE_FOR, declaredBridgeConfig, serveVirtualBms, startVirtualInverter, type RigDeclaration } from '../../rig/src/rig-setup';
 
 export interface RigParameters {
   /** 'slcan-pty': SLCAN framing over a socat pty (no privileges); 'vcan': real SocketCAN. */
@@ -49,6 +53,9 @@ export class RigWorld extends World<RigParameters> {
   /** Bridge config overrides from the scenario ("Given the bridge setting …"). */
   readonly settings: Array<[string, string]> = [];
   inverterProfile: InverterProfileName = 'pylon-lv';
+  battery?: BatteryProfile;
+  /** The BMS timing the scenario declares (scaled): short, so fault scenarios run in seconds. */
+  readonly timing: DeclaredTiming;
   /** Extremes of every cell voltage the BMS measured while serving, and the protections it tripped. */
   readonly cellHistory = { maxCellMv: -Infinity, minCellMv: Infinity, tripped: new Set<string>() };
   private slcan?: SlcanPtyEndpoint;
@@ -57,6 +64,13 @@ export class RigWorld extends World<RigParameters> {
   constructor(options: IWorldOptions<RigParameters>) {
     super(options);
     this.scale = this.parameters.timeScale ?? 1;
+    this.timing = { pollIntervalMs: this.ms(200), replyTimeoutMs: this.ms(150), staleAfterMs: this.ms(2500) };
+  }
+
+  /** What the bridge and the judge both get; fixed once the inverter (and its judge) joined. */
+  get declaration(): RigDeclaration {
+    if (this.battery === undefined) throw new Error('declare the battery first');
+    return { battery: this.battery, inverter: this.inverterProfile, timing: this.timing, timeScale: this.scale };
   }
 
   /** A delay of the scenario's base timing, scaled for this machine. */
@@ -76,15 +90,21 @@ export class RigWorld extends World<RigParameters> {
     return (this.parameters.vcanInterface ?? 'vcan0').replace('{worker}', process.env.CUCUMBER_WORKER_ID ?? '0');
   }
 
-  /** The bridge config every scenario starts from: short, scaled delays; the policy's defaults. */
+  /**
+   * The bridge config every scenario starts from: the declaration (timing, the inverter
+   * profile's frame period, the battery's cell limits), short scaled delays otherwise, the
+   * policy's defaults for the rest.
+   */
   bridgeConfig(): BridgeConfigInput {
     const s = (ms: number) => this.ms(ms);
+    const declared = declaredBridgeConfig(this.declaration);
     return {
-      bms: { pollIntervalMs: s(200), replyTimeoutMs: s(150), reconnectInitialMs: s(200), reconnectMaxMs: s(1000) },
-      // The production frame period: invariant 5 allows 1.5 × it, as a real inverter would.
-      can: { periodMs: s(1000), reconnectInitialMs: s(300), reconnectMaxMs: s(1500) },
-      state: { staleAfterMs: s(2500), faultAfterMs: s(1500), silenceAfterMs: s(2500), recoverAfter: 3, inverterTimeoutMs: s(2500) },
+      bms: { ...declared.bms, reconnectInitialMs: s(200), reconnectMaxMs: s(1000) },
+      // The production frame period (the inverter profile's): invariant 5 allows 1.5 × it, as a real inverter would.
+      can: { ...declared.can, reconnectInitialMs: s(300), reconnectMaxMs: s(1500) },
+      state: { ...declared.state, faultAfterMs: s(1500), silenceAfterMs: s(2500), recoverAfter: 3, inverterTimeoutMs: s(2500) },
       control: {
+        ...declared.control,
         current: {
           chargeRecovery: { holdS: 2 * this.scale, rateAPerS: 20 / this.scale },
           dischargeRecovery: { holdS: 2 * this.scale, rateAPerS: 20 / this.scale },
@@ -101,6 +121,7 @@ export class RigWorld extends World<RigParameters> {
     const profile = cells === undefined ? base : withCellCount(base, cells);
     const bms = await serveVirtualBms({ profile, socPct, link: this.bmsLink, timeScale });
     this.bms = bms;
+    this.battery = profile;
     bms.on('served', () => {
       const cells = bms.measure().cellsMv;
       this.cellHistory.maxCellMv = Math.max(this.cellHistory.maxCellMv, ...cells);
@@ -118,13 +139,7 @@ export class RigWorld extends World<RigParameters> {
       this.slcan = await SlcanPtyEndpoint.open({ link: path.join(this.dir, 'can'), clock: systemClock });
       this.inverterBus = this.slcan.bus;
     }
-    this.inverter = await startVirtualInverter({
-      profile,
-      bus: this.inverterBus,
-      bms: this.bms,
-      config: this.loadedBridgeConfig(),
-      transportFaults: this.slcan,
-    });
+    this.inverter = await startVirtualInverter({ bus: this.inverterBus, bms: this.bms, declaration: this.declaration, transportFaults: this.slcan });
   }
 
   /** The bridge's command line: the scenario's YAML config file, the links and the --set overrides. */
@@ -136,20 +151,16 @@ export class RigWorld extends World<RigParameters> {
     return args;
   }
 
-  /** The config that command line gives, read by the bridge's own loader (the checker judges by it). */
-  loadedBridgeConfig(): RunnableConfig {
-    const loaded = loadConfig(this.bridgeArgs());
-    if (!loaded.ok) throw new Error(`the bridge would refuse this scenario's config:\n${loaded.problems.join('\n')}`);
-    return loaded.config;
-  }
-
-  /** Starts the real bridge entry point and waits for the inverter to hear its first frame set. */
-  async startBridge(): Promise<void> {
+  /** Starts the real bridge entry point and waits until it reports fresh BMS data. */
+  async startBridge(options: BridgeProcessOptions = {}): Promise<void> {
     if (this.bridge) this.previousBridges.push(this.bridge);
-    this.bridge = new BridgeProcess(this.bridgeArgs());
+    this.bridge = new BridgeProcess(this.bridgeArgs(), { ...this.bridgeOptions, ...options });
     const connected = await this.bridge.waitForState('bms', 'connected', this.ms(10_000));
     this.marks.set('event', connected.atMs);
   }
+
+  /** Options for every bridge process of this scenario (e.g. the chart fault preload). */
+  bridgeOptions: BridgeProcessOptions = {};
 
   /** Takes the CAN transport away for ms: the SLCAN adapter is unplugged, or vcan goes down. */
   async loseCanTransport(ms: number): Promise<void> {

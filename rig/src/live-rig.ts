@@ -20,8 +20,6 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { systemClock } from '../../bridge/src/clock';
-import { loadConfig } from '../../bridge/src/config/load';
-import type { BridgeConfigInput } from '../../bridge/src/config/schema';
 import { listProfiles, loadProfile } from '../../sim-bms/src/profile';
 import { bmsStatusLine, renderStatus } from '../../sim-bms/src/view';
 import type { VirtualBms } from '../../sim-bms/src/virtual-bms';
@@ -32,7 +30,7 @@ import type { VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
 import { BridgeProcess, stateName, type BridgeLogLine } from './bridge-process';
 import { CommandError, CommandSet, expectArgs, parseDurationMs, type RigCommand } from '../../sim-kit/src/commands';
 import { numberOption, runCli, startConsole, UsageError, type LiveConsole } from '../../sim-kit/src/console';
-import { BRIDGE_PROFILE_FOR, serveVirtualBms, startVirtualInverter } from './rig-setup';
+import { BRIDGE_PROFILE_FOR, declaredBridgeConfig, PRODUCTION_TIMING, serveVirtualBms, startVirtualInverter, type RigDeclaration } from './rig-setup';
 import { loadTimeline } from '../../sim-kit/src/timeline';
 
 const USAGE = `usage: npm start -- [options]     (after a build: node dist/rig/src/live-rig.js [options])
@@ -55,8 +53,6 @@ at the prompt, or from another terminal with node dist/rig/src/ctl.js <port> <li
 /** The solar surplus the inverter offers from the start: the battery charges at once. */
 const SOLAR_W = 3000;
 /** The bridge's config file: a poll every 500 ms, a frame set every second, defaults otherwise. */
-const BRIDGE_CONFIG: BridgeConfigInput = { bms: { pollIntervalMs: 500 }, can: { periodMs: 1000 } };
-
 function parseCli(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
@@ -178,15 +174,15 @@ async function main(cli: Cli): Promise<number> {
   let inverter: VirtualInverter;
   let bridge: BridgeProcess;
   try {
-    await writeFile(configPath, stringify(BRIDGE_CONFIG));
-    // Read by the bridge's own loader, so the checker judges the bridge by exactly what it runs with.
-    const loaded = loadConfig(bridgeArgs);
-    if (!loaded.ok) throw new Error(`the bridge would refuse its config:\n${loaded.problems.join('\n')}`);
+    // The bridge and the virtual inverter's judge get the same declaration: the production timing
+    // and the battery profile's cell limits.
+    const declaration: RigDeclaration = { battery: profile, inverter: cli.inverter, timing: PRODUCTION_TIMING, timeScale: 1 };
+    await writeFile(configPath, stringify(declaredBridgeConfig(declaration)));
     bms = await serveVirtualBms({ profile, socPct: cli.soc, link: bmsLink, timeScale: cli.timeScale });
     stops.push(() => bms.stop());
     const slcan = await SlcanPtyEndpoint.open({ link: canLink, clock: systemClock });
     stops.push(() => slcan.close());
-    inverter = await startVirtualInverter({ profile: cli.inverter, bus: slcan.bus, bms, config: loaded.config, transportFaults: slcan });
+    inverter = await startVirtualInverter({ bus: slcan.bus, bms, declaration, transportFaults: slcan });
     stops.push(() => inverter.stop());
     inverter.setDemand({ unit: 'W', watts: SOLAR_W });
     bridge = new BridgeProcess(bridgeArgs);

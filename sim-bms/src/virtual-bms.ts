@@ -29,7 +29,7 @@ import type { CommandSet } from '../../sim-kit/src/commands';
 import { BatteryModel } from './battery-model';
 import { createBmsCommands } from './bms-commands';
 import { systemClock, type Clock } from '../../bridge/src/clock';
-import { FaultState } from './faults';
+import { FaultState, poisoned } from './faults';
 import { SingleLinkSource, type LinkSource } from './links';
 import type { BatteryProfile } from './profile';
 import { ProtectionModel, type Measurement } from './protection';
@@ -67,7 +67,11 @@ export interface ReceivedRequest {
 }
 
 export interface ServedReply {
+  /** When the last byte was written. */
   atMs: number;
+  /** When the request it answers arrived. */
+  requestedAtMs: number;
+  /** What the bytes carry (the POISON values when a fault spoiled or poisoned the reply). */
   snapshot: BmsSnapshot;
   bytes: Uint8Array;
   /** false when a wire fault (bad checksum, truncation) spoiled the frame. */
@@ -368,15 +372,20 @@ export class VirtualBms extends EventEmitter<VirtualBmsEvents> {
   }
 
   private readReply(command: number): ReplyPlan {
-    const snapshot = this.reportedSnapshot(command);
-    const wire = this.faults.applyToWire(encodeResponse(snapshot), this.random);
+    const requestedAtMs = this.clock.now();
+    const f = this.faults;
+    const reported = this.reportedSnapshot(command);
+    const latePoison = f.lateMs !== null && f.latePoisoned;
+    const snapshot = latePoison ? poisoned(reported) : reported;
+    const wire = f.applyToWire(encodeResponse(snapshot), () => encodeResponse(poisoned(reported)), this.random);
+    const carried = wire.poisoned ? poisoned(reported) : snapshot;
     return {
       bytes: wire.bytes,
       delayMs: this.replyDelay(),
       onWritten: () => {
         const atMs = this.clock.now();
         if (wire.intact) this.lastServed = { atMs, snapshot };
-        this.emit('served', { atMs, snapshot, bytes: wire.bytes, intact: wire.intact });
+        this.emit('served', { atMs, requestedAtMs, snapshot: carried, bytes: wire.bytes, intact: wire.intact });
       },
     };
   }

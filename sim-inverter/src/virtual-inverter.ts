@@ -13,7 +13,6 @@
  * Time comes from an injectable clock (default: the global timers), so fake timers drive it all.
  */
 import { systemClock, type Clock } from '../../bridge/src/clock';
-import { bridgeConfigSchema } from '../../bridge/src/config/schema';
 import { mergeBatteryState, type BatteryStatePatch, type CanFrame } from '../../bridge/src/protocol/can';
 import type { CanBus, Unsubscribe } from '../../bridge/src/transport/types';
 import type { CommandSet } from '../../sim-kit/src/commands';
@@ -29,23 +28,6 @@ export interface CurrentSink {
   setCurrentA(amps: number): void;
 }
 
-/** The part of sim-bms's VirtualBms that says what it last served intact (structural, no import). */
-export interface ServedSnapshotSource {
-  readonly lastServed: { atMs: number; snapshot: { cellsMv: readonly number[]; packMv: number } } | null;
-}
-
-/** The virtual BMS as the checker's truth: cell extremes and pack voltage of its last valid answer. */
-export function truthFromBms(bms: ServedSnapshotSource): BatteryTruth {
-  return {
-    lastServed: () => {
-      const served = bms.lastServed;
-      if (served === null) return null;
-      const cells = served.snapshot.cellsMv;
-      return { atMs: served.atMs, maxCellMv: Math.max(...cells), minCellMv: Math.min(...cells), packMv: served.snapshot.packMv };
-    },
-  };
-}
-
 export interface VirtualInverterOptions {
   profile: InverterProfileName | InverterProfile;
   bus: CanBus;
@@ -54,8 +36,8 @@ export interface VirtualInverterOptions {
   /** The virtual battery's truth, for invariants 1-3 and the DC voltage the inverter measures. */
   truth?: BatteryTruth;
   sink?: CurrentSink;
-  /** Defaults: defaultThresholds(). */
-  thresholds?: Partial<CheckerThresholds>;
+  /** What the checker judges by: judge.ts judgeThresholds() for a declared battery and timing. */
+  thresholds: CheckerThresholds;
   model?: Partial<InverterModelOptions>;
   clock?: Clock;
   /** Power stage and checker tick period. */
@@ -66,25 +48,6 @@ export interface VirtualInverterOptions {
   random?: () => number;
   /** Keep at most this many frame records (long manual runs). */
   maxFrames?: number;
-}
-
-/**
- * The bridge's own defaults (its config schema), so a scenario that does not override them
- * judges the bridge by the settings it runs with. The reaction bound is one BMS poll, its reply
- * timeout and one CAN period: the bridge sends a limit decrease at once (ARCHITECTURE.md bus
- * table), so it must be on the bus within that. The CVL maximum is 16 S × 3.65 V, the LiFePO4
- * maximum; scenarios with other packs pass their own.
- */
-export function defaultThresholds(): CheckerThresholds {
-  const config = bridgeConfigSchema.parse({});
-  return {
-    canPeriodMs: config.can.periodMs,
-    staleAfterMs: config.state.staleAfterMs,
-    chargeStopCellMv: config.control.chargeStopCellMv,
-    dischargeStopCellMv: config.control.dischargeStopCellMv,
-    reactionBoundMs: config.bms.pollIntervalMs + config.bms.replyTimeoutMs + config.can.periodMs,
-    maxChargeVoltageV: 58.4,
-  };
 }
 
 export interface InverterFaultState {
@@ -149,7 +112,7 @@ export class VirtualInverter {
     this.stepMs = options.stepMs ?? 100;
     this.random = options.random ?? Math.random;
     this.transportFaults = options.transportFaults;
-    this.thresholds = { ...defaultThresholds(), ...options.thresholds };
+    this.thresholds = options.thresholds;
     this.checker = new Checker({
       profile: this.profile,
       codec: options.codec,
@@ -410,8 +373,8 @@ export class VirtualInverter {
 
   /** The inverter measures the DC voltage itself: the battery's truth when known, else 0x356. */
   private packVoltageV(): number | null {
-    const served = this.truth?.lastServed();
-    if (served != null) return served.packMv / 1000;
+    const measured = this.truth?.measured();
+    if (measured != null) return measured.packMv / 1000;
     return this.decodedState.voltageV ?? null;
   }
 
