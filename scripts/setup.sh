@@ -2,12 +2,14 @@
 # One-time set-up of a fresh machine: the system tools the rig and tests use, then npm packages.
 #   socat      pseudo-terminal pairs for the virtual BMS and the SLCAN-over-pty inverter link
 #   can-utils  candump/cansend for real-interface checks (the vcan VM runner installs qemu itself)
+#   libfaketime  a fake wall clock for one bridge child (the wall-clock jump scenario)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v socat >/dev/null || need+=(socat)
 command -v candump >/dev/null || need+=(can-utils)
+compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null || need+=(libfaketime)
 if [ "${#need[@]}" -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then
     echo "setup: please install ${need[*]} with your package manager" >&2

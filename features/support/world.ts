@@ -11,7 +11,7 @@
  * as thresholds (rig-setup.ts RigDeclaration). Nothing here reads the bridge's config loader.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
@@ -157,10 +157,42 @@ export class RigWorld extends World<RigParameters> {
     this.bridge = new BridgeProcess(this.bridgeArgs(), { ...this.bridgeOptions, ...options });
     const connected = await this.bridge.waitForState('bms', 'connected', this.ms(10_000));
     this.marks.set('event', connected.atMs);
+    if (!this.marks.has('bridge up')) this.marks.set('bridge up', connected.atMs);
   }
 
   /** Options for every bridge process of this scenario (e.g. the chart fault preload). */
   bridgeOptions: BridgeProcessOptions = {};
+
+  /** Runs a sim-bms command (as typed at its prompt) and marks the moment as "event". */
+  async bmsCommand(line: string): Promise<void> {
+    if (!this.bms) throw new Error('no BMS in this scenario');
+    this.mark('event');
+    const result = await this.bms.commands.execute(line);
+    if (!result.ok) throw new Error(`bms command "${line}" failed: ${result.output}`);
+  }
+
+  /**
+   * The environment that runs a bridge child on a movable wall clock: libfaketime (Debian
+   * package libfaketime) reads its offset from a file on every call, and leaves the monotonic
+   * clock alone (DONT_FAKE_MONOTONIC), so only Date and the realtime clock jump.
+   */
+  fakeWallClock(): NodeJS.ProcessEnv {
+    const lib = ['x86_64-linux-gnu', 'aarch64-linux-gnu', 'arm-linux-gnueabihf', 'i386-linux-gnu']
+      .map((triplet) => `/usr/lib/${triplet}/faketime/libfaketime.so.1`)
+      .find((candidate) => existsSync(candidate));
+    if (lib === undefined) throw new Error('libfaketime is missing: npm run setup (apt-get install libfaketime)');
+    writeFileSync(this.wallClockFile, '+0\n');
+    return { LD_PRELOAD: lib, FAKETIME_TIMESTAMP_FILE: this.wallClockFile, FAKETIME_NO_CACHE: '1', DONT_FAKE_MONOTONIC: '1' };
+  }
+
+  /** Moves the fake wall clock of the bridge child ("+1h", "-1h"). */
+  moveWallClock(offset: string): void {
+    writeFileSync(this.wallClockFile, `${offset}\n`);
+  }
+
+  private get wallClockFile(): string {
+    return path.join(this.dir, 'faketime');
+  }
 
   /** Takes the CAN transport away for ms: the SLCAN adapter is unplugged, or vcan goes down. */
   async loseCanTransport(ms: number): Promise<void> {
@@ -222,6 +254,8 @@ export class RigWorld extends World<RigParameters> {
   diagnostics(): string {
     const lines = [`bridge log tail:\n${this.bridge?.tail(10) ?? '  (no bridge)'}`];
     if (this.inverter) lines.push(`violations: ${JSON.stringify(this.inverter.checker.violations.slice(0, 5))}`);
+    lines.push(`marks: ${JSON.stringify(Object.fromEntries(this.marks))}`);
+    lines.push(`bridge status lines: ${JSON.stringify(this.bridge?.statusLines().map((l) => [l.atMs, l.msg.slice(0, 40)]).slice(-12))}`);
     return lines.join('\n');
   }
 

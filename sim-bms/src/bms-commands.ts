@@ -221,6 +221,20 @@ export function createBmsCommands(bms: VirtualBms): CommandSet {
       },
     },
     {
+      name: 'respawn',
+      usage: 'respawn',
+      help: 'the BMS process dies and a new one starts at the same path; the old pty stays open and silent (no disconnect)',
+      run: async (args) => {
+        expectArgs(args, 0);
+        try {
+          await bms.respawn();
+        } catch (err) {
+          throw new CommandError((err as Error).message);
+        }
+        return `respawned at ${bms.linkDescription}; the old pty stays open and silent`;
+      },
+    },
+    {
       name: 'mosfet',
       usage: 'mosfet charge|discharge on|off',
       help: 'flip the 0xAB/0xAC MOSFET switch as the JK app (or a 0x02 write) does',

@@ -30,7 +30,7 @@ import { BatteryModel } from './battery-model';
 import { createBmsCommands } from './bms-commands';
 import { systemClock, type Clock } from '../../bridge/src/clock';
 import { FaultState, poisoned } from './faults';
-import { SingleLinkSource, type LinkSource } from './links';
+import { PtyLinkSource, SingleLinkSource, type LinkSource } from './links';
 import type { BatteryProfile } from './profile';
 import { ProtectionModel, type Measurement } from './protection';
 import { Responder, type ReplyPlan } from './responder';
@@ -114,6 +114,8 @@ export class VirtualBms extends EventEmitter<VirtualBmsEvents> {
   private tickTimer: unknown = null;
   private restoreTimer: unknown = null;
   private source: LinkSource | null = null;
+  /** Sources a "respawn" left behind: alive and silent until stop(). */
+  private readonly abandoned: LinkSource[] = [];
   private responders = new Map<ByteLink, Responder>();
 
   constructor(opts: VirtualBmsOptions) {
@@ -263,6 +265,23 @@ export class VirtualBms extends EventEmitter<VirtualBmsEvents> {
     }, ms);
   }
 
+  /**
+   * "respawn": the BMS process dies (kill -9) and a new one starts at the same path, while the old
+   * pty stays alive (socat or a USB hub can keep it): the port the bridge has open is silent and
+   * reports no disconnect; only a fresh open of the path reaches the new BMS. The battery is the
+   * same pack, so the model runs on.
+   */
+  async respawn(): Promise<void> {
+    const old = this.source;
+    if (!(old instanceof PtyLinkSource)) throw new Error('respawn needs a pty link');
+    this.detachAll();
+    this.abandoned.push(old);
+    const fresh = new PtyLinkSource(old.linkPath);
+    this.source = fresh;
+    await fresh.start((l) => this.attach(l));
+    this.emit('link', 'up', `${fresh.description}: respawned; the old pty stays open and silent`);
+  }
+
   /** Resolves with the first recorded request (past or future) matching `predicate`. */
   waitForRequest(predicate: (r: ReceivedRequest) => boolean, timeoutMs: number): Promise<ReceivedRequest> {
     const seen = this.requests.find(predicate);
@@ -292,7 +311,9 @@ export class VirtualBms extends EventEmitter<VirtualBmsEvents> {
     this.detachAll();
     const source = this.source;
     this.source = null;
+    // The newest first: an old socat removes its link on exit, which is the new one's path by now.
     await source?.close();
+    for (const old of this.abandoned.splice(0).reverse()) await old.close();
   }
 
   private scheduleTick(): void {

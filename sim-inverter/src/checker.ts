@@ -156,6 +156,8 @@ export class Checker {
   // stretch of uninterrupted transmission began, and which overdue ids were already reported.
   private readonly lastSeen = new Map<number, number>();
   private lastAnyMs: number | null = null;
+  /** When the newest burst of frames (one frame set, its frames a few ms apart) began. */
+  private burstStartMs = 0;
   private activeSinceMs = 0;
   private readonly reportedOverdue = new Set<number>();
   /** The scenario stopped the bridge on purpose: no timing judgement until resync(). */
@@ -286,7 +288,7 @@ export class Checker {
   }
 
   private noteSeen(id: number, atMs: number): void {
-    if (this.lastAnyMs === null || this.timingSuspended || (atMs - this.lastAnyMs > this.periodBoundMs() && this.faultDeclared)) {
+    if (this.lastAnyMs === null || this.timingSuspended || this.inFaultSilence(atMs)) {
       // The first frame, the first after a pause the scenario caused, or the first after fault
       // silence: a new stretch of transmission starts.
       this.activeSinceMs = atMs;
@@ -296,6 +298,7 @@ export class Checker {
       // is a period violation of every id, reported by checkTiming or here when it ends.
       this.reportOverdue(atMs);
     }
+    if (this.lastAnyMs === null || atMs - this.lastAnyMs > this.thresholds.framePeriodMs / 2) this.burstStartMs = atMs;
     this.lastAnyMs = atMs;
     const previous = this.lastSeen.get(id);
     const minInterval = this.profile.minIntervalMs;
@@ -321,9 +324,17 @@ export class Checker {
    * fault silence: the newest frames declared the fault (system error, zero limits).
    */
   private checkTiming(atMs: number): void {
-    if (this.lastAnyMs === null || this.timingSuspended) return;
-    if (atMs - this.lastAnyMs > this.periodBoundMs() && this.faultDeclared) return;
+    if (this.lastAnyMs === null || this.timingSuspended || this.inFaultSilence(atMs)) return;
     this.reportOverdue(atMs);
+  }
+
+  /**
+   * The newest frame set declared the fault and the bound has passed since it began: the bridge
+   * may have gone silent right after it. Measured from the start of that set, not its last
+   * frame, so a set whose frames trickled out over a loaded pty does not make its first ids late.
+   */
+  private inFaultSilence(atMs: number): boolean {
+    return this.faultDeclared && atMs - this.burstStartMs > this.periodBoundMs();
   }
 
   /** Reports each id of the set not seen within the bound, once per overdue stretch. */

@@ -67,6 +67,19 @@ describe('a well-behaved bridge', () => {
     expect(c.violations).toEqual([]);
   });
 
+  test('fault silence right after a set whose frames trickled out over 100 ms: its first ids are not late', () => {
+    const c = checker('pylon-lv');
+    const fault = () => withState((s) => {
+      s.chargeCurrentLimitA = 0;
+      s.dischargeCurrentLimitA = 0;
+      s.alarms = { ...s.alarms, systemError: true };
+    });
+    run(c, 'pylon-lv', 0, 2000, fault);
+    frameSet('pylon-lv', fault()).forEach((f, i) => c.feed(f, 2000 + 25 * i));
+    for (let t = 2000; t < 6000; t += 50) c.tick(t);
+    expect(c.violations).toEqual([]);
+  });
+
   test('a pause the scenario caused (suspendTiming, then resync) is not the bridge\'s', () => {
     const c = checker('pylon-lv');
     run(c, 'pylon-lv', 0, 3000);
