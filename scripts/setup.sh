@@ -2,6 +2,8 @@
 # One-time set-up of a fresh machine: the system tools the rig and tests use, then npm packages.
 #   socat      pseudo-terminal pairs for the virtual BMS and the SLCAN-over-pty inverter link
 #   can-utils  candump/cansend for real-interface checks (the vcan VM runner installs qemu itself)
+#   mosquitto  the real MQTT broker the observer tests and scenarios start on their own ports
+#   chromium   the real headless browser (puppeteer-core drives /usr/bin/chromium; nothing downloads one)
 #   libfaketime  a fake wall clock for one bridge child (the wall-clock jump scenario)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +11,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v socat >/dev/null || need+=(socat)
 command -v candump >/dev/null || need+=(can-utils)
+[ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null || need+=(libfaketime)
 if [ "${#need[@]}" -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then

@@ -4,7 +4,7 @@ import { Given, When, Then } from '@cucumber/cucumber';
 import { isInverterProfileName } from '../../sim-inverter/src/profiles';
 import { stateName } from '../../rig/src/bridge-process';
 import { patchOf } from '../../sim-inverter/src/checker';
-import { splitTimingSettings } from '../../rig/src/rig-setup';
+import { splitDeclaredSettings } from '../../rig/src/rig-setup';
 import type { RigWorld } from '../support/world';
 
 const DEFAULT_PROFILE = 'jk-16s-280ah';
@@ -26,15 +26,16 @@ Given('a(n) {string} inverter on the bus', async function (this: RigWorld, profi
 });
 
 /**
- * A bridge setting. The timing keys the judge reads (poll interval, reply timeout, stale timeout)
- * become part of the scenario's declaration, so the bridge and the judge get the same value; the
+ * A bridge setting. The keys the judge reads (poll interval, reply timeout, stale timeout, what a
+ * lost pack of a bank means) become part of the scenario's declaration, so the bridge and the judge get the same value; the
  * other judged keys (cell limits, frame period) are refused: they belong to the battery or
  * inverter profile.
  */
 Given('the bridge setting {string} is {string}', function (this: RigWorld, key: string, value: string) {
   assert.equal(this.inverter, undefined, 'give bridge settings before the inverter joins the bus: its checker judges the bridge by them');
-  const { timing, others } = splitTimingSettings([`${key}=${value}`], this.timing);
+  const { timing, onPackLost, others } = splitDeclaredSettings([`${key}=${value}`], { timing: this.timing, onPackLost: this.onPackLost });
   Object.assign(this.timing, timing);
+  this.onPackLost = onPackLost;
   for (const setting of others) this.settings.push([key, setting.slice(key.length + 1)]);
 });
 

@@ -21,7 +21,8 @@ import type { BridgeConfigInput } from '../../bridge/src/config/schema';
 import type { BatteryStatePatch } from '../../bridge/src/protocol/can';
 import { createCanBus } from '../../bridge/src/transport/spec';
 import type { CanBus } from '../../bridge/src/transport/types';
-import { loadProfile, withCellCount, type BatteryProfile } from '../../sim-bms/src/profile';
+import type { VirtualBank } from '../../sim-bms/src/bank';
+import { loadProfile, withCapacity, withCellCount, type BatteryProfile } from '../../sim-bms/src/profile';
 import type { VirtualBms } from '../../sim-bms/src/virtual-bms';
 import { patchOf, type FrameRecord } from '../../sim-inverter/src/checker';
 import type { InverterProfileName } from '../../sim-inverter/src/profiles';
@@ -29,7 +30,7 @@ import { SlcanPtyEndpoint } from '../../sim-inverter/src/slcan-pty';
 import type { VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
 import type { DeclaredTiming } from '../../sim-inverter/src/judge';
 import { BridgeProcess, type BridgeProcessOptions } from '../../rig/src/bridge-process';
-import { BRIDGE_PROFILE_FOR, declaredBridgeConfig, serveVirtualBms, startVirtualInverter, type RigDeclaration } from '../../rig/src/rig-setup';
+import { BRIDGE_PROFILE_FOR, declaredBridgeConfig, serveVirtualBank, serveVirtualBms, startVirtualInverter, type RigDeclaration } from '../../rig/src/rig-setup';
 
 export interface RigParameters {
   /** 'slcan-pty': SLCAN framing over a socat pty (no privileges); 'vcan': real SocketCAN. */
@@ -44,6 +45,8 @@ export class RigWorld extends World<RigParameters> {
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'jk-rig-'));
   readonly scale: number;
   bms?: VirtualBms;
+  /** Several packs in parallel (issue 12), instead of `bms`. */
+  bank?: VirtualBank;
   inverter?: VirtualInverter;
   bridge?: BridgeProcess;
   /** Earlier bridge processes of this scenario (restarts), kept for their logs. */
@@ -56,6 +59,8 @@ export class RigWorld extends World<RigParameters> {
   battery?: BatteryProfile;
   /** The BMS timing the scenario declares (scaled): short, so fault scenarios run in seconds. */
   readonly timing: DeclaredTiming;
+  /** A bank: what a pack whose answers stopped means (declared, like the timing). */
+  onPackLost?: 'stop' | 'degrade';
   /** Extremes of every cell voltage the BMS measured while serving, and the protections it tripped. */
   readonly cellHistory = { maxCellMv: -Infinity, minCellMv: Infinity, tripped: new Set<string>() };
   private slcan?: SlcanPtyEndpoint;
@@ -70,7 +75,7 @@ export class RigWorld extends World<RigParameters> {
   /** What the bridge and the judge both get; fixed once the inverter (and its judge) joined. */
   get declaration(): RigDeclaration {
     if (this.battery === undefined) throw new Error('declare the battery first');
-    return { battery: this.battery, inverter: this.inverterProfile, timing: this.timing, timeScale: this.scale };
+    return { battery: this.battery, inverter: this.inverterProfile, timing: this.timing, timeScale: this.scale, onPackLost: this.onPackLost };
   }
 
   /** A delay of the scenario's base timing, scaled for this machine. */
@@ -80,6 +85,16 @@ export class RigWorld extends World<RigParameters> {
 
   get bmsLink(): string {
     return path.join(this.dir, 'bms');
+  }
+
+  /** Every BMS link the bridge opens: the one pack's, or each pack's of a bank (bms-1, bms-2, ...). */
+  get bmsLinks(): string[] {
+    return this.bank === undefined ? [this.bmsLink] : this.bank.packs.map((_, i) => path.join(this.dir, `bms-${i + 1}`));
+  }
+
+  /** Every virtual BMS of the scenario. */
+  get allBms(): VirtualBms[] {
+    return this.bank?.packs ?? (this.bms === undefined ? [] : [this.bms]);
   }
 
   get canSpec(): string {
@@ -113,6 +128,8 @@ export class RigWorld extends World<RigParameters> {
         phase: { absorptionS: 5 * this.scale },
       },
       log: { level: 'info' },
+      // Scenarios run bridges side by side: no page on the default port unless a scenario asks.
+      web: { listen: 'off' },
     };
   }
 
@@ -122,6 +139,27 @@ export class RigWorld extends World<RigParameters> {
     const bms = await serveVirtualBms({ profile, socPct, link: this.bmsLink, timeScale });
     this.bms = bms;
     this.battery = profile;
+    this.recordCells(bms);
+  }
+
+  /**
+   * A bank of packs in parallel on one DC bus: pack i at socPcts[i] with capacities[i] Ah (the
+   * profile's capacity when not given), each its own seed so their cells differ.
+   */
+  async createBank(profileName: string, socPcts: number[], capacities: number[] = [], timeScale = 1): Promise<void> {
+    const base = loadProfile(profileName);
+    const packs = socPcts.map((socPct, i) => {
+      const profile = capacities[i] === undefined ? base : withCapacity(base, capacities[i]);
+      return { profile: { ...profile, seed: base.seed + i }, socPct };
+    });
+    const links = packs.map((_, i) => path.join(this.dir, `bms-${i + 1}`));
+    this.bank = await serveVirtualBank({ packs, links, timeScale });
+    // The judge holds the bank to the profile's cell limits (the packs share them).
+    this.battery = base;
+    for (const pack of this.bank.packs) this.recordCells(pack);
+  }
+
+  private recordCells(bms: VirtualBms): void {
     bms.on('served', () => {
       const cells = bms.measure().cellsMv;
       this.cellHistory.maxCellMv = Math.max(this.cellHistory.maxCellMv, ...cells);
@@ -131,7 +169,8 @@ export class RigWorld extends World<RigParameters> {
   }
 
   async createInverter(profile: InverterProfileName): Promise<void> {
-    if (this.bms === undefined) throw new Error('create the battery before the inverter');
+    const battery = this.bank ?? this.bms;
+    if (battery === undefined) throw new Error('create the battery before the inverter');
     this.inverterProfile = profile;
     if (this.parameters.transport === 'vcan') {
       this.inverterBus = createCanBus(`socketcan:${this.vcanInterface}`);
@@ -139,14 +178,15 @@ export class RigWorld extends World<RigParameters> {
       this.slcan = await SlcanPtyEndpoint.open({ link: path.join(this.dir, 'can'), clock: systemClock });
       this.inverterBus = this.slcan.bus;
     }
-    this.inverter = await startVirtualInverter({ bus: this.inverterBus, bms: this.bms, declaration: this.declaration, transportFaults: this.slcan });
+    this.inverter = await startVirtualInverter({ bus: this.inverterBus, bms: battery, declaration: this.declaration, transportFaults: this.slcan });
   }
 
   /** The bridge's command line: the scenario's YAML config file, the links and the --set overrides. */
   bridgeArgs(): string[] {
     const configPath = path.join(this.dir, 'bridge.yaml');
     writeFileSync(configPath, stringify(this.bridgeConfig()));
-    const args = ['--config', configPath, '--bms', this.bmsLink, '--can', this.canSpec, '--profile', BRIDGE_PROFILE_FOR[this.inverterProfile]];
+    const links = this.bmsLinks.flatMap((link) => ['--bms', link]);
+    const args = ['--config', configPath, ...links, '--can', this.canSpec, '--profile', BRIDGE_PROFILE_FOR[this.inverterProfile]];
     for (const [key, value] of this.settings) args.push('--set', `${key}=${value}`);
     return args;
   }
@@ -265,6 +305,7 @@ export class RigWorld extends World<RigParameters> {
     await this.slcan?.close();
     if (this.parameters.transport === 'vcan') await this.inverterBus?.close();
     await this.bms?.stop();
+    await this.bank?.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

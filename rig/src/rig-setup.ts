@@ -17,6 +17,7 @@ import { loadConfig } from '../../bridge/src/config/load';
 import type { BridgeConfigInput, BridgeProfileName, RunnableConfig } from '../../bridge/src/config/schema';
 import type { BatteryStatePatch } from '../../bridge/src/protocol/can';
 import type { CanBus } from '../../bridge/src/transport/types';
+import { VirtualBank } from '../../sim-bms/src/bank';
 import { PtyLinkSource } from '../../sim-bms/src/links';
 import type { BatteryProfile } from '../../sim-bms/src/profile';
 import { VirtualBms } from '../../sim-bms/src/virtual-bms';
@@ -35,6 +36,7 @@ export const BRIDGE_PROFILE_FOR: Record<InverterProfileName, BridgeProfileName> 
   'goodwe-lv': 'goodwe-lv',
   'sma-si': 'sma-si',
   victron: 'victron',
+  'pylon-hv': 'pylon-hv',
   none: 'pylon-lv',
 };
 
@@ -50,6 +52,8 @@ export interface RigDeclaration {
   timing: DeclaredTiming;
   /** Stretches the protocol-fixed times (frame period, reply time, margin) on slow machines. */
   timeScale: number;
+  /** A bank: what a pack whose answers stopped means (bms.onPackLost); default stop. */
+  onPackLost?: 'stop' | 'degrade';
 }
 
 /** The production timing the rig declares when nothing else is asked for (README configuration reference). */
@@ -59,7 +63,7 @@ export const PRODUCTION_TIMING: DeclaredTiming = { pollIntervalMs: 500, replyTim
 export function declaredBridgeConfig(d: RigDeclaration): BridgeConfigInput {
   const { limits } = d.battery;
   return {
-    bms: { pollIntervalMs: d.timing.pollIntervalMs, replyTimeoutMs: d.timing.replyTimeoutMs },
+    bms: { pollIntervalMs: d.timing.pollIntervalMs, replyTimeoutMs: d.timing.replyTimeoutMs, ...(d.onPackLost === undefined ? {} : { onPackLost: d.onPackLost }) },
     can: { periodMs: INVERTER_PROFILES[d.inverter].framePeriodMs * d.timeScale },
     state: { staleAfterMs: d.timing.staleAfterMs },
     control: {
@@ -104,12 +108,17 @@ const TIMING_KEYS: Record<string, keyof DeclaredTiming> = {
 const ANY_BATTERY: DeclaredBattery = { cells: 16, limits: { chargeStopCellMv: 0, dischargeStopCellMv: 0, maxChargeCellMv: 0 } };
 const DECLARED_KEYS = new Set(declaredSettings({ battery: ANY_BATTERY, inverter: 'pylon-lv', timing: PRODUCTION_TIMING, timeScale: 1 }).map((s) => s.split('=')[0]));
 
+/** The declared part a `key=value` setting may change. */
+export type DeclaredSettings = Pick<RigDeclaration, 'timing' | 'onPackLost'>;
+
 /**
- * `key=value` overrides of the timing keys become part of the declared timing (so the judge and
- * the bridge agree); the other judged keys are refused, the rest pass through to the bridge.
+ * `key=value` overrides of the timing keys and bms.onPackLost become part of the declaration (so
+ * the judge and the bridge agree); the other judged keys are refused (they belong to the battery
+ * or inverter profile); the rest pass through to the bridge.
  */
-export function splitTimingSettings(settings: readonly string[], base: DeclaredTiming): { timing: DeclaredTiming; others: string[] } {
-  const timing = { ...base };
+export function splitDeclaredSettings(settings: readonly string[], base: DeclaredSettings): DeclaredSettings & { others: string[] } {
+  const timing = { ...base.timing };
+  let onPackLost = base.onPackLost;
   const others: string[] = [];
   for (const setting of settings) {
     const [key, value] = setting.split('=', 2);
@@ -118,19 +127,40 @@ export function splitTimingSettings(settings: readonly string[], base: DeclaredT
       const ms = Number(value);
       if (!Number.isFinite(ms) || ms <= 0) throw new Error(`rig: ${setting}: expected a positive number of milliseconds`);
       timing[field] = ms;
+    } else if (key === 'bms.onPackLost') {
+      if (value !== 'stop' && value !== 'degrade') throw new Error(`rig: ${setting}: expected stop or degrade`);
+      onPackLost = value;
     } else if (DECLARED_KEYS.has(key)) {
       throw new Error(`rig: ${key} is judged: declare it in the battery profile's limits or the inverter profile, not as a setting`);
     } else {
       others.push(setting);
     }
   }
-  return { timing, others };
+  return { timing, onPackLost, others };
+}
+
+export interface VirtualBankOnPtys {
+  /** One entry per pack: its profile (capacities may differ) and initial SoC. */
+  packs: ReadonlyArray<{ profile: BatteryProfile; socPct: number }>;
+  /** Where the bridge opens each pack (`--bms <link>` once per pack), in pack order. */
+  links: readonly string[];
+  timeScale?: number;
+}
+
+/** Packs in parallel on one DC bus, each answering on its own fresh socat pty. */
+export async function serveVirtualBank(options: VirtualBankOnPtys): Promise<VirtualBank> {
+  const bank = new VirtualBank(
+    options.packs.map((p) => ({ profile: p.profile, initialSocPct: p.socPct })),
+    { timeScale: options.timeScale },
+  );
+  await bank.serve(options.links.map((link) => new PtyLinkSource(link)));
+  return bank;
 }
 
 export interface InverterOnBus {
   bus: CanBus;
   /** The battery's truth for the checker and the sink of the inverter's current (closed loop). */
-  bms: VirtualBms;
+  bms: VirtualBms | VirtualBank;
   /** What the judge holds the bridge to (the bridge gets the same through declaredBridgeConfig). */
   declaration: RigDeclaration;
   transportFaults?: TransportFaults;
@@ -142,7 +172,12 @@ export async function startVirtualInverter(options: InverterOnBus): Promise<Virt
   const inverter = new VirtualInverter({
     profile: d.inverter,
     bus: options.bus,
-    truth: new AcceptedReplies(options.bms, { cells: d.battery.cells, replyTimeoutMs: d.timing.replyTimeoutMs }),
+    // A bank is judged pack by pack, with the stale-pack rule the scenario declares.
+    truth: new AcceptedReplies(
+      options.bms instanceof VirtualBank ? options.bms.packs : options.bms,
+      { cells: d.battery.cells, replyTimeoutMs: d.timing.replyTimeoutMs },
+      { onPackLost: d.onPackLost ?? 'stop', staleAfterMs: d.timing.staleAfterMs },
+    ),
     sink: options.bms,
     transportFaults: options.transportFaults,
     thresholds: judgeThresholds(d.battery, INVERTER_PROFILES[d.inverter], d.timing, d.timeScale),
@@ -178,7 +213,7 @@ export class PtyRig {
   static async open(options: PtyRigOptions): Promise<PtyRig> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'jk-rig-'));
     const canLink = path.join(dir, 'can');
-    const { timing, others } = splitTimingSettings(options.settings ?? [], options.timing ?? PRODUCTION_TIMING);
+    const { timing, others } = splitDeclaredSettings(options.settings ?? [], { timing: options.timing ?? PRODUCTION_TIMING });
     const declaration: RigDeclaration = { battery: options.battery, inverter: options.inverter, timing, timeScale: 1 };
     const args = ['--bms', path.join(dir, 'bms'), '--can', `slcan:${canLink}`, '--profile', BRIDGE_PROFILE_FOR[options.inverter]];
     for (const setting of [...declaredSettings(declaration), ...others]) args.push('--set', setting);

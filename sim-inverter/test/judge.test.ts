@@ -80,7 +80,7 @@ describe('AcceptedReplies: the newest reply a correct bridge may accept', () => 
     const truth = new AcceptedReplies(bms, RULES);
     bms.emit('served', reply(1000));
     for (let t = 1500; t <= 9000; t += 500) bms.emit('served', reply(t, { requestedAtMs: t - 300, snapshot: snapshot([4000, 3310, 3290, 3305]) }));
-    expect(truth.lastAccepted()).toEqual({ atMs: 1000, maxCellMv: 3310, minCellMv: 3290, packMv: 13_205 });
+    expect(truth.lastAccepted()).toMatchObject({ atMs: 1000, maxCellMv: 3310, minCellMv: 3290, packMv: 13_205 });
     expect(truth.counts).toEqual({ served: 17, accepted: 1 });
     expect(truth.measured()).toEqual({ maxCellMv: 3310, minCellMv: 3290, packMv: 13_205 });
     // The checker with this truth: limits > 0 on the late data are limits on stale data.

@@ -4,9 +4,11 @@
  * Parallel regions:
  *  - bms:      idle → connected → stale → fault (→ silent), recovery after `recoverAfter`
  *              consecutive valid snapshots without active protection;
- *  - inverter: unknown → alive ⇄ silent (clears by itself when frames return);
+ *  - inverter: unknown → alive ⇄ silent (clears by itself when frames return); a Pylon HV inverter
+ *              is alive by its valid requests, and each is answered at once (hv-responder.ts);
  *  - can:      link (opening → up) ⇄ down, reopened with exponential back-off;
- *  - tx:       the periodic sender; what it sends depends on the bms state (busMode).
+ *  - tx:       the periodic sender; what it sends depends on the bms state (busMode). Pylon HV
+ *              never sends on its own (spec §7): only answers, built from the same bus output.
  *
  * What goes on the bus per bms state (ARCHITECTURE.md table): idle nothing; connected the policy's
  * limits, a decrease sent at once; stale and fault CCL = DCL = 0 with flags cleared, sent at once on
@@ -17,10 +19,14 @@ import type { LogFn } from '../bms/poller';
 import { backoffDelayMs, type Clock } from '../clock';
 import type { RunnableConfig } from '../config/schema';
 import { createControlState, createRecoveringControlState, stepControl, type ControlOutput, type ControlState } from '../control';
+import { decodePylonHvRequest, pylonHvVariant } from '../protocol/can';
+import { isInverterHeartbeat } from '../protocol/can/inverter-frames';
+import { applyCommand, noCommands, type BridgeCommand, type Commands } from '../control/commands';
 import { hasAlarm, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
 import type { ByteLink, CanBus } from '../transport/types';
 import { bmsPollerActor, canLinkActor, type CanLinkCommand, type IoEvent } from './actors';
-import { busFrames, type BusMode, type TransmittedLimits } from './bus-output';
+import { broadcasts, busFrames, type BusMode, type TransmittedLimits } from './bus-output';
+import { respondToInverter, type HvCommand } from './hv-responder';
 
 export interface BridgePorts {
   createBmsLink(): ByteLink;
@@ -49,10 +55,14 @@ export interface BridgeContext {
   /** Consecutive valid snapshots without active protection, counted in fault. */
   validStreak: number;
   faultReason: string | null;
+  /** Pylon HV: what the inverter asked (sleep, its last charge/discharge command) and frames ignored. */
+  hv: { sleeping: boolean; lastCommand: HvCommand | null; ignored: number };
+  /** A person's commands (MQTT, web page): conservative inputs of the policy, applied with the next snapshot. */
+  commands: Commands;
 }
 
-/** SHUTDOWN: the process is stopping (SIGINT/SIGTERM). */
-export type BridgeEvent = IoEvent | { type: 'SHUTDOWN' };
+/** SHUTDOWN: the process is stopping (SIGINT/SIGTERM). COMMAND: validated, from MQTT or the web page. */
+export type BridgeEvent = IoEvent | { type: 'SHUTDOWN' } | { type: 'COMMAND'; command: BridgeCommand; source: string; atMs: number };
 
 function activeFaultAlarms(snapshot: BmsSnapshot, faultOn: readonly JkAlarmName[]): JkAlarmName[] {
   return faultOn.filter((name) => hasAlarm(snapshot, name));
@@ -85,11 +95,15 @@ export const bridgeMachine = setup({
       activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).length === 0 &&
       context.validStreak + 1 >= context.config.state.recoverAfter,
     silenceEnabled: ({ context }) => context.config.state.silenceAfterMs > 0,
+    /** 0x305-0x307 for the 0x35x family; a valid request for Pylon HV (malformed ones are no sign of life). */
+    inverterSignOfLife: ({ context, event }) =>
+      event.type === 'INVERTER.FRAME' &&
+      (broadcasts(context.config) || decodePylonHvRequest(event.frame, pylonHvVariant(context.config.can.pylonHv).address).ok),
   },
   actions: {
     applySnapshot: assign(({ context, event }) => {
       if (event.type !== 'BMS.SNAPSHOT') return {};
-      const step = stepControl(context.control, event.snapshot, event.atMs, context.config.control);
+      const step = stepControl(context.control, event.snapshot, event.atMs, context.config.control, context.commands);
       return { snapshot: event.snapshot, control: step.state, output: step.output };
     }),
     /**
@@ -115,9 +129,14 @@ export const bridgeMachine = setup({
       },
     }),
     clearFaultReason: assign({ faultReason: null }),
+    applyCommand: assign({
+      commands: ({ context, event }) =>
+        event.type === 'COMMAND' ? applyCommand(context.commands, event.command, event.source, event.atMs) : context.commands,
+    }),
     setBusMode: assign({ busMode: (_, params: { mode: BusMode }) => params.mode }),
     /** Send the frame set for the current bus mode, if the bus is up and the mode sends anything. */
     transmit: enqueueActions(({ context, enqueue }) => {
+      if (!broadcasts(context.config)) return;
       const set = busFrames(context);
       if (set === null || !context.canUp) return;
       enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
@@ -125,6 +144,7 @@ export const bridgeMachine = setup({
     }),
     /** Issue 3: "A limit decrease is transmitted at once, not at the next period." */
     transmitIfDecreased: enqueueActions(({ context, enqueue }) => {
+      if (!broadcasts(context.config)) return;
       const set = busFrames(context);
       const last = context.transmitted;
       if (set === null || !context.canUp || last === null) return;
@@ -142,11 +162,46 @@ export const bridgeMachine = setup({
      * now rather than after its own timeout (safety first: never leave the last limits standing).
      */
     transmitShutdown: enqueueActions(({ context, enqueue }) => {
-      if (context.busMode !== 'normal' || !context.canUp) return;
+      if (context.busMode !== 'normal' || !context.canUp || !broadcasts(context.config)) return;
       const set = busFrames({ ...context, busMode: 'stale' });
       if (set === null) return;
       enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
       enqueue.assign({ busMode: 'none' as BusMode, transmitted: set.limits });
+    }),
+    /**
+     * Pylon HV: answer the inverter's frame now (hv-responder.ts), and honour a sleep request. Logs
+     * one line per change (sleep, a different command, every 100th ignored frame), not per request.
+     */
+    answerInverter: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'INVERTER.FRAME' || broadcasts(context.config)) return;
+      const log = context.ports.log;
+      const hv = context.hv;
+      const response = respondToInverter(event.frame, { ...context, sleeping: hv.sleeping });
+      if (!response.valid) {
+        const ignored = hv.ignored + 1;
+        if (ignored === 1 || ignored % 100 === 0) log.warn({ ignored, detail: response.detail }, `Pylon HV: ${ignored} malformed or unknown inverter frame(s) ignored (latest: ${response.detail})`);
+        enqueue.assign({ hv: { ...hv, ignored } });
+        return;
+      }
+      if (response.reply !== null && context.canUp) {
+        enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: response.reply.frames, key: response.reply.key } satisfies CanLinkCommand);
+      }
+      const request = response.request;
+      if (request.kind === 'sleep' && request.sleep !== hv.sleeping) {
+        log.info(
+          request.sleep
+            ? 'Pylon HV: the inverter asked the battery to sleep: answering with CCL = DCL = 0, charge and discharge forbidden'
+            : 'Pylon HV: the inverter woke the battery: limits return through hold and ramp',
+        );
+        // Waking raises limits from 0, so they rise only through the policy's hold and ramp.
+        enqueue.assign(request.sleep ? { hv: { ...hv, sleeping: true } } : { hv: { ...hv, sleeping: false }, control: createRecoveringControlState() });
+      }
+      if (request.kind === 'command' && (hv.lastCommand?.charge !== request.charge || hv.lastCommand.discharge !== request.discharge)) {
+        const what = [request.charge ? 'charge' : '', request.discharge ? 'discharge' : ''].filter(Boolean).join(' and ');
+        log.info(`Pylon HV: ${what} command from the inverter logged, not acted on (it asks to close a relay in protection; the bridge never lifts a limit on request)`);
+        enqueue.assign({ hv: { ...hv, lastCommand: { charge: request.charge, discharge: request.discharge } } });
+      }
+      if (response.unanswered !== null) log.debug({ request }, `Pylon HV: request not answered: ${response.unanswered}`);
     }),
     markCanUp: assign({ canUp: true, canFailures: 0 }),
     markCanDown: assign(({ context }) => ({ canUp: false, canFailures: context.canFailures + 1, transmitted: null })),
@@ -166,8 +221,10 @@ export const bridgeMachine = setup({
     transmitted: null,
     validStreak: 0,
     faultReason: null,
+    hv: { sleeping: false, lastCommand: null, ignored: 0 },
+    commands: noCommands,
   }),
-  on: { SHUTDOWN: { actions: 'transmitShutdown' } },
+  on: { SHUTDOWN: { actions: 'transmitShutdown' }, COMMAND: { actions: 'applyCommand' } },
   invoke: {
     id: 'bmsPoller',
     src: 'bmsPoller',
@@ -241,12 +298,18 @@ export const bridgeMachine = setup({
     inverter: {
       initial: 'unknown',
       states: {
-        unknown: { on: { 'INVERTER.FRAME': 'alive' } },
+        unknown: {
+          on: { 'INVERTER.FRAME': [{ guard: 'inverterSignOfLife', target: 'alive', actions: 'answerInverter' }, { actions: 'answerInverter' }] },
+        },
         alive: {
           after: { inverterTimeout: 'silent' },
-          on: { 'INVERTER.FRAME': { target: 'alive', reenter: true } },
+          on: {
+            'INVERTER.FRAME': [{ guard: 'inverterSignOfLife', target: 'alive', reenter: true, actions: 'answerInverter' }, { actions: 'answerInverter' }],
+          },
         },
-        silent: { on: { 'INVERTER.FRAME': 'alive' } },
+        silent: {
+          on: { 'INVERTER.FRAME': [{ guard: 'inverterSignOfLife', target: 'alive', actions: 'answerInverter' }, { actions: 'answerInverter' }] },
+        },
       },
     },
     can: {
@@ -256,7 +319,12 @@ export const bridgeMachine = setup({
           invoke: {
             id: 'canLink',
             src: 'canLink',
-            input: ({ context }) => ({ bus: context.ports.createCanBus(), log: context.ports.log }),
+            input: ({ context }) => ({
+              bus: context.ports.createCanBus(),
+              log: context.ports.log,
+              // Pylon HV requests are 29-bit (spec §7); the chart counts the ones it cannot read.
+              isInverterFrame: broadcasts(context.config) ? isInverterHeartbeat : (frame) => frame.ext === true,
+            }),
           },
           initial: 'opening',
           states: {
