@@ -13,7 +13,10 @@ import { ALARM_KINDS } from '../protocol/can/battery-state';
 import { chargeMosfetOn, dischargeMosfetOn, hasAlarm, JkAlarmBit, JkStatusBit, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
 
 export interface PackStatus {
+  /** pack1, pack2, ...: safe in MQTT topics and Home Assistant object ids. */
   id: string;
+  /** As configured (bms.packs[].name), for people. */
+  name: string;
   voltageV: number;
   currentA: number;
   powerW: number;
@@ -72,6 +75,11 @@ export interface BridgeStatus {
   commands: { denyCharge: CommandStatus | null; denyDischarge: CommandStatus | null; forceCharge: CommandStatus | null };
 }
 
+/** Every state each region can show (Home Assistant enum sensors and /metrics list them). */
+export const BMS_STATES = ['idle', 'connected', 'stale', 'fault', 'fault (silent)'];
+export const INVERTER_STATES = ['unknown', 'alive', 'silent'];
+export const CAN_STATES = ['opening', 'up', 'down'];
+
 /** The three region states in words: bms idle|connected|stale|fault|fault (silent), inverter unknown|alive|silent, can opening|up|down. */
 export function regionStates(value: unknown): BridgeStatus['states'] {
   const regions = value as Record<string, string | Record<string, string>>;
@@ -86,7 +94,8 @@ export function regionStates(value: unknown): BridgeStatus['states'] {
 
 export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: number): BridgeStatus {
   const { config, snapshot, output, busMode } = context;
-  const packs = snapshot === null ? [] : [packStatus('pack1', snapshot)];
+  // The loader fills bms.packs; a config from the schema alone has none, and its one pack is "1".
+  const packs = snapshot === null ? [] : [packStatus('pack1', config.bms.packs?.[0]?.name ?? '1', snapshot)];
   let limits: LimitsStatus | null = null;
   let alarms: string[] = [];
   let warnings: string[] = [];
@@ -134,7 +143,7 @@ function commandStatus(commands: Commands, nowMs: number): BridgeStatus['command
   return { denyCharge: one(commands.denyCharge), denyDischarge: one(commands.denyDischarge), forceCharge: one(commands.forceCharge) };
 }
 
-export function packStatus(id: string, snapshot: BmsSnapshot): PackStatus {
+export function packStatus(id: string, name: string, snapshot: BmsSnapshot): PackStatus {
   const cells = snapshot.cellsMv;
   let min = 0;
   let max = 0;
@@ -146,6 +155,7 @@ export function packStatus(id: string, snapshot: BmsSnapshot): PackStatus {
   const currentA = snapshot.currentMa / 1000;
   return {
     id,
+    name,
     voltageV,
     currentA,
     powerW: round(voltageV * currentA, 1),
