@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureColdStart, measureFootprint, type ColdStartResult, type FootprintResult } from './footprint';
+import { installedRows, measureInstalled, type InstalledResult } from './installed';
 import { measureReaction, REACTION_KINDS, reactionOf, type ReactionKind, type ReactionResult } from './reaction';
 import { measureStale, type StaleResult } from './stale';
 import type { Distribution } from './stats';
@@ -76,6 +77,7 @@ interface Results {
   stale: StaleResult;
   throughput: ThroughputResult;
   footprint: { defaultConfig: FootprintResult; fastestPoll: FootprintResult; coldStart: ColdStartResult };
+  installed: InstalledResult;
 }
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -196,6 +198,7 @@ function markdown(r: Results): string {
     `| Period of each CAN id at the inverter, default config (target period ${fp.defaultConfig.canPeriodMs} ms) | ${jitter(fp.defaultConfig)} |`,
     `| … at the fastest poll | ${jitter(fp.fastestPoll)} |`,
     `| Cold start, spawn → first CAN frame (n=${fp.coldStart.n}) | ${d(fp.coldStart)}; \`node -e ''\` alone: median ${fp.coldStart.nodeBaseline.medianMs} ms |`,
+    ...installedRows(r.installed),
     '',
     'Every sample and the full effective config: [results.json](results.json).',
     BLOCK_END,
@@ -243,6 +246,8 @@ async function main(): Promise<void> {
     measureFootprint({ settings: [], durationMs: plan.footprintMs, log }),
     measureFootprint({ settings: FASTEST_SETTINGS, durationMs: plan.footprintMs, log }),
   ]);
+  log('the installed command (packed, npm install -g)…');
+  const installed = await measureInstalled({ coldStarts: plan.coldStarts, durationMs: Math.max(20_000, plan.footprintMs / 5), log });
   machine.loadAverageAtEnd = loadAverage();
 
   const partial = {
@@ -258,6 +263,7 @@ async function main(): Promise<void> {
     stale,
     throughput,
     footprint: { defaultConfig, fastestPoll, coldStart },
+    installed,
   } satisfies Omit<Results, 'targets' | 'finishedAt'>;
   const results: Results = { ...partial, targets: targets(partial), finishedAt: new Date().toISOString() };
 

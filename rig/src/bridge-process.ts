@@ -1,6 +1,8 @@
 /**
  * The bridge as users run it: the production entry point (dist/bridge/src/main.js) in its own
- * process, with JSON logs on stderr that scenarios read to know its state.
+ * process, with JSON logs on stderr that scenarios read to know its state. With a command (or
+ * RIG_BRIDGE_COMMAND set, e.g. to an installed jk-can-bridge), that command runs instead: how CI
+ * proves the packed product works, not just this tree's build.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -11,10 +13,14 @@ import * as readline from 'node:readline';
 const HERE = path.resolve(__dirname, '../..');
 const ROOT = path.basename(HERE) === 'dist' ? path.dirname(HERE) : HERE;
 export const BRIDGE_ENTRY = path.join(ROOT, 'dist/bridge/src/main.js');
+/** The installed bridge the rig runs instead of BRIDGE_ENTRY, when set. */
+export const INSTALLED_BRIDGE = process.env.RIG_BRIDGE_COMMAND || undefined;
 /** Test-only preload that lets a scenario raise an error inside the chart (chart-fault.ts). */
 const CHART_FAULT_PRELOAD = path.join(ROOT, 'dist/rig/src/chart-fault.js');
 
 export interface BridgeProcessOptions {
+  /** An installed bridge command to run instead of BRIDGE_ENTRY (default RIG_BRIDGE_COMMAND). */
+  command?: string;
   /** Preload the test-only chart fault (chart-fault.ts); injectChartError() then triggers it. */
   chartFault?: boolean;
   /** Extra environment (e.g. libfaketime's LD_PRELOAD and FAKETIME for a wall-clock jump). */
@@ -48,13 +54,20 @@ export class BridgeProcess {
   private exitSeen: BridgeExit | null = null;
   private waiters: Array<() => void> = [];
 
+  /** The command that started it, for people to read. */
+  readonly commandLine: string;
+
   constructor(args: string[], options: BridgeProcessOptions = {}) {
+    const command = options.command ?? INSTALLED_BRIDGE;
+    const argv = [...args, '--log-format', 'json'];
+    // The test-only chart fault is a Node preload, so it needs this tree's entry point run by node.
+    if (options.chartFault === true && command !== undefined) throw new Error('the chart fault hook needs the bridge from this tree, not an installed command');
     const preload = options.chartFault === true ? ['--require', CHART_FAULT_PRELOAD] : [];
-    this.child = spawn(process.execPath, [...preload, BRIDGE_ENTRY, ...args, '--log-format', 'json'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, ...options.env },
-    });
-    if (this.child.pid === undefined) throw new Error(`could not start ${BRIDGE_ENTRY}`);
+    const [file, fileArgs] = command === undefined ? [process.execPath, [...preload, BRIDGE_ENTRY, ...argv]] : [command, argv];
+    const entry = path.relative(process.cwd(), BRIDGE_ENTRY);
+    this.commandLine = [command ?? `node ${entry.startsWith('..') ? BRIDGE_ENTRY : entry}`, ...args].join(' ');
+    this.child = spawn(file, fileArgs, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...options.env } });
+    if (this.child.pid === undefined) throw new Error(`could not start ${command ?? BRIDGE_ENTRY}`);
     this.pid = this.child.pid;
     readline.createInterface({ input: this.child.stderr! }).on('line', (raw) => this.onLine(raw));
     this.exited = new Promise((resolve) =>

@@ -228,9 +228,9 @@ export class PtyRig {
     return new PtyRig(dir, bms, slcan, inverter, args, loaded.config);
   }
 
-  /** Spawns the real bridge on this rig; close() stops whatever is still running. */
-  startBridge(): BridgeProcess {
-    const bridge = new BridgeProcess([...this.bridgeArgs]);
+  /** Spawns the real bridge (or `command`, an installed one) on this rig; close() stops whatever is still running. */
+  startBridge(command?: string): BridgeProcess {
+    const bridge = new BridgeProcess([...this.bridgeArgs], { command });
     this.bridges.push(bridge);
     return bridge;
   }

@@ -10,7 +10,8 @@ import type { z } from 'zod';
 import { parseBmsLinkSpec, parseCanSpec, type SpecResult } from '../transport/spec';
 import { bridgeConfigSchema, type BridgeConfig, type PackConfig, type RunnableConfig } from './schema';
 
-export const USAGE = `Usage: npm run bridge -- --bms <device|tcp://host:port> --can <socketcan:IFACE|slcan:PATH[@bitrate]|stdout> [options]
+export const USAGE = `Usage: jk-can-bridge [run] --bms <device|tcp://host:port> --can <socketcan:IFACE|slcan:PATH[@bitrate]|stdout> [options]
+       (in a clone of the repository: npm run bridge -- --bms ... --can ... [options])
 
 Options:
   --bms [name=]<spec>   BMS link: serial device (/dev/ttyUSB0) or tcp://host:port; repeat it for
