@@ -24,7 +24,7 @@ import { VirtualBms } from '../../sim-bms/src/virtual-bms';
 import { AcceptedReplies } from '../../sim-inverter/src/battery-truth';
 import { patchOf, type FrameRecord } from '../../sim-inverter/src/checker';
 import { judgeThresholds, type DeclaredBattery, type DeclaredTiming } from '../../sim-inverter/src/judge';
-import { INVERTER_PROFILES, type InverterProfileName } from '../../sim-inverter/src/profiles';
+import { INVERTER_PROFILES, type InverterProfile, type InverterProfileName } from '../../sim-inverter/src/profiles';
 import { SlcanPtyEndpoint, type TransportFaults } from '../../sim-inverter/src/slcan-pty';
 import { VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
 import { BridgeProcess } from './bridge-process';
@@ -166,11 +166,18 @@ export interface InverterOnBus {
   transportFaults?: TransportFaults;
 }
 
+/** The profile with its Pylon HV reply timeout stretched by the scenario's time scale. */
+function scaledProfile(name: InverterProfileName, timeScale: number): InverterProfile {
+  const profile = INVERTER_PROFILES[name];
+  if (profile.pylonHv === null || timeScale === 1) return profile;
+  return { ...profile, pylonHv: { ...profile.pylonHv, replyTimeoutMs: profile.pylonHv.replyTimeoutMs * timeScale } };
+}
+
 /** A virtual inverter on the bus, closed loop with the virtual BMS, judging by the declaration. */
 export async function startVirtualInverter(options: InverterOnBus): Promise<VirtualInverter> {
   const d = options.declaration;
   const inverter = new VirtualInverter({
-    profile: d.inverter,
+    profile: scaledProfile(d.inverter, d.timeScale),
     bus: options.bus,
     // A bank is judged pack by pack, with the stale-pack rule the scenario declares.
     truth: new AcceptedReplies(
