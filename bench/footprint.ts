@@ -29,6 +29,8 @@ export interface FootprintOptions {
   /** From spawn to the final reading. */
   durationMs: number;
   log: (line: string) => void;
+  /** An installed jk-can-bridge to measure instead of this tree's build (bench/installed.ts). */
+  command?: string;
 }
 
 export interface FootprintResult {
@@ -112,7 +114,7 @@ export async function measureFootprint(options: FootprintOptions): Promise<Footp
     let answered = 0;
     rig.bms.on('served', () => (answered += 1));
     const spawnedAt = Date.now();
-    const { pid } = rig.startBridge();
+    const { pid } = rig.startBridge(options.command);
     await rig.waitForFrame('a first frame', spawnedAt, () => true, FIRST_FRAME_TIMEOUT_MS);
     const endAt = spawnedAt + options.durationMs;
     const windowStartAt = spawnedAt + options.durationMs / 10;
@@ -153,7 +155,7 @@ export async function measureFootprint(options: FootprintOptions): Promise<Footp
   }
 }
 
-export async function measureColdStart(trials: number, log: (line: string) => void): Promise<ColdStartResult> {
+export async function measureColdStart(trials: number, log: (line: string) => void, command?: string): Promise<ColdStartResult> {
   const rig = await PtyRig.open({ battery: loadProfile('jk-16s-280ah'), socPct: 50, inverter: 'pylon-lv', settings: [WEB_ON_ANY_PORT] });
   try {
     const samples: number[] = [];
@@ -161,7 +163,7 @@ export async function measureColdStart(trials: number, log: (line: string) => vo
       // The previous bridge closed both ptys; give the simulators a moment to be listening again.
       await sleep(1000);
       const spawnedAt = Date.now();
-      const bridge = rig.startBridge();
+      const bridge = rig.startBridge(command);
       const first = await rig.waitForFrame('a first frame', spawnedAt, () => true, FIRST_FRAME_TIMEOUT_MS);
       samples.push(first.atMs - spawnedAt);
       await bridge.stop();

@@ -11,6 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureColdStart, measureFootprint, type ColdStartResult, type FootprintResult } from './footprint';
+import { measureHvLatency, type HvLatencyResult } from './hv-latency';
+import { installedRows, measureInstalled, type InstalledResult } from './installed';
 import { measureReaction, REACTION_KINDS, reactionOf, type ReactionKind, type ReactionResult } from './reaction';
 import { measureStale, type StaleResult } from './stale';
 import type { Distribution } from './stats';
@@ -30,14 +32,16 @@ interface Plan {
   coldStarts: number;
   footprintMs: number;
   throughput: ThroughputOptions;
+  /** Pylon HV ensemble requests 100 ms apart (hv-latency.ts). */
+  hvRequests: number;
 }
 
 const PLANS: Record<'full' | 'quick', Plan> = {
   // 100 trials per kind so that p99 is not simply the maximum. The two inverter rigs and the stale
   // rig run at the same time, and so do the two footprint rigs (each is measured on its own
   // bridge process), so that a full run fits in about 30 minutes.
-  full: { reactionTrials: 100, staleTrials: 20, coldStarts: 20, footprintMs: 5 * 60_000, throughput: { roundMs: 1000, rounds: 5 } },
-  quick: { reactionTrials: 5, staleTrials: 3, coldStarts: 3, footprintMs: 30_000, throughput: { roundMs: 300, rounds: 3 } },
+  full: { reactionTrials: 100, staleTrials: 20, coldStarts: 20, footprintMs: 5 * 60_000, throughput: { roundMs: 1000, rounds: 5 }, hvRequests: 500 },
+  quick: { reactionTrials: 5, staleTrials: 3, coldStarts: 3, footprintMs: 30_000, throughput: { roundMs: 300, rounds: 3 }, hvRequests: 50 },
 };
 
 /** The fastest poll: back to back all the time (the reply timeout must stay below the interval). */
@@ -78,6 +82,8 @@ interface Results {
   stale: StaleResult;
   throughput: ThroughputResult;
   footprint: { defaultConfig: FootprintResult; fastestPoll: FootprintResult; coldStart: ColdStartResult };
+  installed: InstalledResult;
+  pylonHv: HvLatencyResult;
 }
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -150,6 +156,14 @@ function targets(r: Omit<Results, 'targets' | 'finishedAt'>): Target[] {
     target(`Bridge RSS after ${defaultConfig.durationS} s, default config`, '≤ 50 MB', defaultConfig.rssMb, 50, false, 'MB', 1),
     target(`Bridge RSS after ${fastestPoll.durationS} s, fastest poll`, '≤ 50 MB', fastestPoll.rssMb, 50, false, 'MB', 1),
     target(`Cold start: spawn → first CAN frame, worst of ${coldStart.n}`, '≤ 300 ms', coldStart.maxMs, 300, false, 'ms'),
+    target(
+      `Pylon HV p99: 0x4200 → last answer frame (n=${r.pylonHv.paced.n})`,
+      `≤ ${r.pylonHv.replyTimeoutMs} ms (the virtual inverter's reply timeout)`,
+      r.pylonHv.paced.p99Ms,
+      r.pylonHv.replyTimeoutMs,
+      false,
+      'ms',
+    ),
   );
   return list;
 }
@@ -199,6 +213,9 @@ function markdown(r: Results): string {
     `| Period of each CAN id at the inverter, default config (target period ${fp.defaultConfig.canPeriodMs} ms) | ${jitter(fp.defaultConfig)} |`,
     `| … at the fastest poll | ${jitter(fp.fastestPoll)} |`,
     `| Cold start, spawn → first CAN frame (n=${fp.coldStart.n}) | ${d(fp.coldStart)}; \`node -e ''\` alone: median ${fp.coldStart.nodeBaseline.medianMs} ms |`,
+    ...installedRows(r.installed),
+    `| Pylon HV, 0x4200 → last of 9 answer frames, requests 100 ms apart (n=${r.pylonHv.paced.n}) | ${d(r.pylonHv.paced)} |`,
+    `| … during a storm of ${r.pylonHv.storm.requests} requests in 3 s (${r.pylonHv.storm.answers} answers, from the oldest request each answers) | ${d(r.pylonHv.storm)} |`,
     '',
     'Every sample and the full effective config: [results.json](results.json).',
     BLOCK_END,
@@ -248,6 +265,10 @@ async function main(): Promise<void> {
     measureFootprint({ settings: [], durationMs: plan.footprintMs, log }),
     measureFootprint({ settings: FASTEST_SETTINGS, durationMs: plan.footprintMs, log }),
   ]);
+  log('the installed command (packed, npm install -g)…');
+  const installed = await measureInstalled({ coldStarts: plan.coldStarts, durationMs: Math.max(20_000, plan.footprintMs / 5), log });
+  log(`pylon-hv request → reply: ${plan.hvRequests} paced requests and a storm…`);
+  const pylonHv = await measureHvLatency({ requests: plan.hvRequests, log });
   machine.loadAverageAtEnd = loadAverage();
   clearInterval(loadSampler);
 
@@ -264,6 +285,8 @@ async function main(): Promise<void> {
     stale,
     throughput,
     footprint: { defaultConfig, fastestPoll, coldStart },
+    installed,
+    pylonHv,
   } satisfies Omit<Results, 'targets' | 'finishedAt'>;
   const results: Results = { ...partial, targets: targets(partial), finishedAt: new Date().toISOString() };
 

@@ -7,7 +7,7 @@
  * are the bank's, as the inverter is told them.
  */
 import { isActive, type Commands } from '../control/commands';
-import type { BridgeContext } from '../machine/bridge-machine';
+import { NO_VALID_DATA, type BridgeContext } from '../machine/bridge-machine';
 import { batteryStateFor } from '../machine/bus-output';
 import { ALARM_KINDS } from '../protocol/can/battery-state';
 import { chargeMosfetOn, dischargeMosfetOn, hasAlarm, JkAlarmBit, JkStatusBit, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
@@ -73,6 +73,8 @@ export interface BridgeStatus {
   /** Why the bridge is in fault, and the configured fault alarms now active. */
   faults: string[];
   commands: { denyCharge: CommandStatus | null; denyDischarge: CommandStatus | null; forceCharge: CommandStatus | null };
+  /** pylon-hv only: what the inverter asked for (a sleep is honoured; charge/discharge commands are only shown). */
+  pylonHv?: { asleep: boolean; lastCommand: { charge: boolean; discharge: boolean } | null; ignoredFrames: number };
 }
 
 /** Every state each region can show (Home Assistant enum sensors and /metrics list them). */
@@ -100,8 +102,8 @@ export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: numb
   let alarms: string[] = [];
   let warnings: string[] = [];
   if (busMode !== 'none' && snapshot !== null && output !== null) {
-    const state = batteryStateFor(busMode, snapshot, output, config);
-    const stopped = busMode === 'stale' ? 'BMS data stale' : `fault: ${context.faultReason ?? 'unknown'}`;
+    const state = batteryStateFor(busMode, snapshot, output, config, context.hv.sleeping);
+    const stopped = busMode === 'stale' ? 'BMS data stale' : busMode === 'fault' ? `fault: ${context.faultReason ?? 'unknown'}` : 'asleep at the inverter\'s request';
     limits = {
       chargeVoltageV: round(state.chargeVoltageV, 3),
       chargeCurrentA: round(state.chargeCurrentLimitA, 2),
@@ -109,7 +111,7 @@ export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: numb
       dischargeVoltageV: round(state.dischargeVoltageV, 3),
       socPct: state.socPct,
       reasons:
-        busMode === 'normal'
+        busMode === 'normal' && !context.hv.sleeping
           ? output.reasons
           : { chargeVoltage: output.reasons.chargeVoltage, chargeCurrent: stopped, dischargeCurrent: stopped },
       chargeAllowed: state.requests.chargeEnable,
@@ -120,7 +122,9 @@ export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: numb
     warnings = ALARM_KINDS.filter((kind) => state.warnings[kind] === true);
   }
   const faults: string[] = [];
-  if (context.faultReason !== null) faults.push(context.faultReason);
+  if (context.faultReason === NO_VALID_DATA && context.snapshotAtMs !== null)
+    faults.push(`${NO_VALID_DATA} for ${Math.round((nowMs - context.snapshotAtMs) / 1000)} s`);
+  else if (context.faultReason !== null) faults.push(context.faultReason);
   if (snapshot !== null) {
     for (const name of config.bms.faultOnAlarms) if (hasAlarm(snapshot, name) && !context.faultReason?.includes(name)) faults.push(`BMS protection: ${name}`);
   }
@@ -135,6 +139,7 @@ export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: numb
     warnings,
     faults,
     commands: commandStatus(context.commands, nowMs),
+    ...(config.can.profile === 'pylon-hv' ? { pylonHv: { asleep: context.hv.sleeping, lastCommand: context.hv.lastCommand, ignoredFrames: context.hv.ignored } } : {}),
   };
 }
 
