@@ -37,9 +37,9 @@ interface Plan {
 }
 
 const PLANS: Record<'full' | 'quick', Plan> = {
-  // 100 trials per kind so that p99 is not simply the maximum. The two inverter rigs and the stale
-  // rig run at the same time, and so do the two footprint rigs (each is measured on its own
-  // bridge process), so that a full run fits in about 30 minutes.
+  // 100 trials per kind so that p99 is not simply the maximum. The two inverter rigs, the stale
+  // rig and the two footprint rigs run at the same time (each is measured on its own bridge
+  // process), so that a full run fits in about 25 minutes.
   full: { reactionTrials: 100, staleTrials: 20, coldStarts: 20, footprintMs: 5 * 60_000, throughput: { roundMs: 1000, rounds: 5 }, hvRequests: 500 },
   quick: { reactionTrials: 5, staleTrials: 3, coldStarts: 3, footprintMs: 30_000, throughput: { roundMs: 300, rounds: 3 }, hvRequests: 50 },
 };
@@ -82,8 +82,9 @@ interface Results {
   stale: StaleResult;
   throughput: ThroughputResult;
   footprint: { defaultConfig: FootprintResult; fastestPoll: FootprintResult; coldStart: ColdStartResult };
-  installed: InstalledResult;
-  pylonHv: HvLatencyResult;
+  /** null when that measurement failed (its error is in the log); the rest is still published. */
+  installed: InstalledResult | null;
+  pylonHv: HvLatencyResult | null;
 }
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -156,15 +157,19 @@ function targets(r: Omit<Results, 'targets' | 'finishedAt'>): Target[] {
     target(`Bridge RSS after ${defaultConfig.durationS} s, default config`, '≤ 50 MB', defaultConfig.rssMb, 50, false, 'MB', 1),
     target(`Bridge RSS after ${fastestPoll.durationS} s, fastest poll`, '≤ 50 MB', fastestPoll.rssMb, 50, false, 'MB', 1),
     target(`Cold start: spawn → first CAN frame, worst of ${coldStart.n}`, '≤ 300 ms', coldStart.maxMs, 300, false, 'ms'),
-    target(
-      `Pylon HV p99: 0x4200 → last answer frame (n=${r.pylonHv.paced.n})`,
-      `≤ ${r.pylonHv.replyTimeoutMs} ms (the virtual inverter's reply timeout)`,
-      r.pylonHv.paced.p99Ms,
-      r.pylonHv.replyTimeoutMs,
-      false,
-      'ms',
-    ),
   );
+  if (r.pylonHv !== null) {
+    list.push(
+      target(
+        `Pylon HV p99: 0x4200 → last answer frame (n=${r.pylonHv.paced.n})`,
+        `≤ ${r.pylonHv.replyTimeoutMs} ms (the virtual inverter's reply timeout)`,
+        r.pylonHv.paced.p99Ms,
+        r.pylonHv.replyTimeoutMs,
+        false,
+        'ms',
+      ),
+    );
+  }
   return list;
 }
 
@@ -213,9 +218,13 @@ function markdown(r: Results): string {
     `| Period of each CAN id at the inverter, default config (target period ${fp.defaultConfig.canPeriodMs} ms) | ${jitter(fp.defaultConfig)} |`,
     `| … at the fastest poll | ${jitter(fp.fastestPoll)} |`,
     `| Cold start, spawn → first CAN frame (n=${fp.coldStart.n}) | ${d(fp.coldStart)}; \`node -e ''\` alone: median ${fp.coldStart.nodeBaseline.medianMs} ms |`,
-    ...installedRows(r.installed),
-    `| Pylon HV, 0x4200 → last of 9 answer frames, requests 100 ms apart (n=${r.pylonHv.paced.n}) | ${d(r.pylonHv.paced)} |`,
-    `| … during a storm of ${r.pylonHv.storm.requests} requests in 3 s (${r.pylonHv.storm.answers} answers, from the oldest request each answers) | ${d(r.pylonHv.storm)} |`,
+    ...(r.installed === null ? ['| The installed command | not measured in this run (see the log) |'] : installedRows(r.installed)),
+    ...(r.pylonHv === null
+      ? ['| Pylon HV request → reply | not measured in this run (see the log) |']
+      : [
+          `| Pylon HV, 0x4200 → last of 9 answer frames, requests 100 ms apart (n=${r.pylonHv.paced.n}) | ${d(r.pylonHv.paced)} |`,
+          `| … during a storm of ${r.pylonHv.storm.requests} requests in 3 s (${r.pylonHv.storm.answers} answers, from the oldest request each answers) | ${d(r.pylonHv.storm)} |`,
+        ]),
     '',
     'Every sample and the full effective config: [results.json](results.json).',
     BLOCK_END,
@@ -254,21 +263,35 @@ async function main(): Promise<void> {
   const throughput = measureThroughput(plan.throughput);
   log(`cold start × ${plan.coldStarts}…`);
   const coldStart = await measureColdStart(plan.coldStarts, log);
-  log(`reaction: ${plan.reactionTrials} trials of each kind on ${INVERTERS.join(' and ')}, ${plan.staleTrials} stale trials, at the same time…`);
-  const [pylon, sma, stale] = await Promise.all([
+  log(
+    `reaction (${plan.reactionTrials} trials of each kind on ${INVERTERS.join(' and ')}), ${plan.staleTrials} stale trials, ` +
+      `and the footprint at the default config and at the fastest poll (${plan.footprintMs / 1000} s), all at the same time…`,
+  );
+  const [pylon, sma, stale, defaultConfig, fastestPoll] = await Promise.all([
     measureReaction({ inverter: 'pylon-lv', trials: plan.reactionTrials, log }),
     measureReaction({ inverter: 'sma-si', trials: plan.reactionTrials, log }),
     measureStale({ trials: plan.staleTrials, log }),
-  ]);
-  log(`footprint at the default config and at the fastest poll for ${plan.footprintMs / 1000} s, at the same time…`);
-  const [defaultConfig, fastestPoll] = await Promise.all([
     measureFootprint({ settings: [], durationMs: plan.footprintMs, log }),
     measureFootprint({ settings: FASTEST_SETTINGS, durationMs: plan.footprintMs, log }),
   ]);
+  // Kept at once, so a failure further on does not lose half an hour of samples.
+  mkdirSync(path.join(ROOT, 'bench/tmp'), { recursive: true });
+  writeFileSync(path.join(ROOT, `bench/tmp/${mode}-partial.json`), `${JSON.stringify({ pylon, sma, stale, defaultConfig, fastestPoll, coldStart, throughput, machine })}\n`);
+  /** A measurement that may fail without taking the others with it. */
+  const optional = async <T>(what: string, run: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await run();
+    } catch (err) {
+      log(`${what} failed, published without it: ${(err as Error).stack ?? String(err)}`);
+      return null;
+    }
+  };
   log('the installed command (packed, npm install -g)…');
-  const installed = await measureInstalled({ coldStarts: plan.coldStarts, durationMs: Math.max(20_000, plan.footprintMs / 5), log });
+  const installed = await optional('the installed command', () =>
+    measureInstalled({ coldStarts: plan.coldStarts, durationMs: Math.max(20_000, plan.footprintMs / 5), log }),
+  );
   log(`pylon-hv request → reply: ${plan.hvRequests} paced requests and a storm…`);
-  const pylonHv = await measureHvLatency({ requests: plan.hvRequests, log });
+  const pylonHv = await optional('pylon-hv request → reply', () => measureHvLatency({ requests: plan.hvRequests, log }));
   machine.loadAverageAtEnd = loadAverage();
   clearInterval(loadSampler);
 
