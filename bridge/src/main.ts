@@ -53,7 +53,11 @@ export function runBridge(argv: string[]): void {
   }
   const log = createLogger(loaded.config.log);
   const bridge = startBridge(loaded.config, log);
-  const observers = startObservers(loaded.config, bridge, log, packageVersion());
+  // The observers never stop the bridge: one that fails to start is logged, and CAN goes on.
+  const observers = startObservers(loaded.config, bridge, log, packageVersion()).catch((err: Error) => {
+    log.error({ err: err.message }, `observers not started: ${err.message}`);
+    return null;
+  });
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
@@ -63,7 +67,7 @@ export function runBridge(argv: string[]): void {
     bridge
       .stop()
       .then(() => observers)
-      .then((o) => o.stop())
+      .then((o) => o?.stop())
       .then(
       () => process.exit(0),
       (err: Error) => {
