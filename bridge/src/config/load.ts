@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import type { parseDocument as ParseDocument } from 'yaml';
 import type { z } from 'zod';
 import { parseBmsLinkSpec, parseCanSpec, type SpecResult } from '../transport/spec';
+import { findContradictions } from './cross-checks';
 import { bridgeConfigSchema, type BridgeConfig, type PackConfig, type RunnableConfig } from './schema';
 
 export const USAGE = `Usage: jk-can-bridge [run] --bms <device|tcp://host:port> --can <socketcan:IFACE|slcan:PATH[@bitrate]|stdout> [options]
@@ -138,6 +139,7 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
   const parsed = bridgeConfigSchema.safeParse(tree);
   if (!parsed.success) return { ok: false, cli, problems: [...formatIssues(parsed.error.issues, line), ...problems] };
   const config = parsed.data;
+  for (const contradiction of findContradictions(config)) problems.push(line(contradiction.key, contradiction.message));
 
   const packs = resolvePacks(config.bms);
   const single = config.bms.packs === undefined;
@@ -179,6 +181,7 @@ function resolvePacks(bms: BridgeConfig['bms']): PackConfig[] {
     temperatureCoding: bms.temperatureCoding,
     reconnectInitialMs: bms.reconnectInitialMs,
     reconnectMaxMs: bms.reconnectMaxMs,
+    reopenAfterMissedPolls: bms.reopenAfterMissedPolls,
     plausibility: bms.plausibility,
   };
   if (bms.packs === undefined) return bms.link === undefined ? [] : [{ name: '1', link: bms.link, ...base }];

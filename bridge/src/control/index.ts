@@ -3,7 +3,7 @@ export { mapJkAlarms } from './alarms';
 export type { ChargePhase } from './charge-voltage';
 export {
   createControlState,
-  createRecoveringControlState,
+  recoveringControlState,
   maxChargeVoltageV,
   stoppedChargeVoltageV,
   stepControl,

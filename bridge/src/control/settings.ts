@@ -4,9 +4,10 @@
  * Defaults are dbus-serialbattery's (field-survey.md §2A, "the sound default"); YamBMS (§2B)
  * supplies the BMS over-current cap and the discharge voltage limit. Units are in the key names:
  * CellMv = per cell, PackMv = whole pack, A, S (seconds), Pct.
+ * Contradictions between keys (float above bulk, a reset voltage the charge table never reaches)
+ * are the loader's cross-checks (config/cross-checks.ts), one line each.
  */
 import { z } from 'zod';
-import { lookup } from './table';
 
 /** Per-cell millivolts. Integer and bounded so that a value written in volts (3.45) is refused. */
 const cellMv = z.number().int().min(1000).max(5000);
@@ -223,39 +224,7 @@ export const controlSettingsSchema = z
     stop: stopSchema.prefault({}),
     soc: socSchema.prefault({}),
   })
-  .strict()
-  .superRefine((s, ctx) => {
-    const fail = (path: (string | number)[], message: string) =>
-      ctx.addIssue({ code: 'custom', path, message });
-    if (s.dischargeStopCellMv >= s.chargeStopCellMv) {
-      fail(['dischargeStopCellMv'], 'must be below chargeStopCellMv');
-    }
-    if (s.voltage.floatCellMv > s.voltage.bulkCellMv) {
-      fail(['voltage', 'floatCellMv'], 'must not exceed voltage.bulkCellMv');
-    }
-    if (s.voltage.cvlFloorCellMv >= s.voltage.floatCellMv) {
-      fail(['voltage', 'cvlFloorCellMv'], 'must be below voltage.floatCellMv');
-    }
-    const reset = s.voltage.socReset;
-    if (reset.cellMv <= s.voltage.bulkCellMv) {
-      fail(['voltage', 'socReset', 'cellMv'], 'must be above voltage.bulkCellMv (§2A)');
-    }
-    // §2A config check: a reset voltage the charge current never reaches keeps the pack out of
-    // float for good. Only when the reset is switched on; the defaults leave it off.
-    if (reset.afterDays !== null && reset.cellMv >= s.chargeStopCellMv) {
-      fail(['voltage', 'socReset', 'cellMv'], 'must be below chargeStopCellMv when the SoC reset is on');
-    }
-    if (reset.afterDays !== null && lookup(s.tables.chargeVsMaxCellMv, reset.cellMv - 1, 'rising') === 0) {
-      fail(['tables', 'chargeVsMaxCellMv'], 'must allow charge current below voltage.socReset.cellMv');
-    }
-    if (s.forceCharge.stopSocPct <= s.forceCharge.startSocPct) {
-      fail(['forceCharge', 'stopSocPct'], 'must be above forceCharge.startSocPct (hysteresis)');
-    }
-    const { startCellMv, stopCellMv } = s.forceCharge;
-    if (startCellMv !== null && stopCellMv !== null && stopCellMv <= startCellMv) {
-      fail(['forceCharge', 'stopCellMv'], 'must be above forceCharge.startCellMv (hysteresis)');
-    }
-  });
+  .strict();
 
 export type ControlSettings = z.infer<typeof controlSettingsSchema>;
 
