@@ -85,13 +85,13 @@ export function regionStates(value: unknown): BridgeStatus['states'] {
 }
 
 export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: number): BridgeStatus {
-  const { config, snapshot, output, busMode } = context;
-  const packs = snapshot === null ? [] : [packStatus('pack1', snapshot)];
+  const { config, measurements, output, busMode } = context;
+  const packs = context.packs.flatMap((p) => (p.snapshot === null ? [] : [packStatus(`pack${p.name}`, p.snapshot)]));
   let limits: LimitsStatus | null = null;
   let alarms: string[] = [];
   let warnings: string[] = [];
-  if (busMode !== 'none' && snapshot !== null && output !== null) {
-    const state = batteryStateFor(busMode, snapshot, output, config);
+  if (busMode !== 'none' && measurements !== null && output !== null) {
+    const state = batteryStateFor(busMode, measurements, output, config);
     const stopped = busMode === 'stale' ? 'BMS data stale' : `fault: ${context.faultReason ?? 'unknown'}`;
     limits = {
       chargeVoltageV: round(state.chargeVoltageV, 3),
@@ -112,7 +112,8 @@ export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: numb
   }
   const faults: string[] = [];
   if (context.faultReason !== null) faults.push(context.faultReason);
-  if (snapshot !== null) {
+  for (const { snapshot } of context.packs) {
+    if (snapshot === null) continue;
     for (const name of config.bms.faultOnAlarms) if (hasAlarm(snapshot, name) && !context.faultReason?.includes(name)) faults.push(`BMS protection: ${name}`);
   }
   return {

@@ -4,6 +4,7 @@
  */
 import pino from 'pino';
 import { createActor, fromCallback, SimulatedClock } from 'xstate';
+import { resolvePacks } from '../../src/config/load';
 import { bridgeConfigSchema, type BridgeConfigInput, type RunnableConfig } from '../../src/config/schema';
 import { bridgeMachine } from '../../src/machine/bridge-machine';
 import type { BmsPollerInput, CanLinkCommand, CanLinkInput } from '../../src/machine/actors';
@@ -32,7 +33,8 @@ export function testConfig(overrides: BridgeConfigInput = {}): RunnableConfig {
       merged[section] = typeof value === 'object' ? { ...(merged[section] as object), ...(value as object) } : value;
     }
   }
-  return bridgeConfigSchema.parse(merged) as RunnableConfig;
+  const parsed = bridgeConfigSchema.parse(merged);
+  return { ...parsed, bms: { ...parsed.bms, packs: resolvePacks(parsed.bms) } } as RunnableConfig;
 }
 
 export function startHarness(overrides: BridgeConfigInput = {}, options: { canOpens?: boolean } = {}) {
@@ -90,7 +92,7 @@ export function startHarness(overrides: BridgeConfigInput = {}, options: { canOp
       for (let left = ms; left > 0; left -= 50) clock.increment(Math.min(50, left));
     },
     snapshot(s: BmsSnapshot): void {
-      actor.send({ type: 'BMS.SNAPSHOT', snapshot: s, atMs: clock.now() });
+      actor.send({ type: 'BMS.SNAPSHOT', pack: '1', snapshot: s, atMs: clock.now() });
     },
     /** Sends a valid snapshot every pollIntervalMs while advancing. */
     feed(s: BmsSnapshot, ms: number): void {
