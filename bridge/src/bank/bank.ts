@@ -27,7 +27,7 @@ import { stepControl, type ControlOutput, type ControlState } from '../control/p
 import type { Commands } from '../control/commands';
 import type { ControlSettings } from '../control/settings';
 import { formatA } from '../control/format';
-import { currentShares } from './sharing';
+import { currentShares, type SharingPack } from './sharing';
 
 export type PackState = 'idle' | 'connected' | 'stale' | 'fault';
 export type OnPackLost = 'stop' | 'degrade';
@@ -131,20 +131,26 @@ export function snapshotAtBankScale(snapshot: BmsSnapshot, chargeShare: number, 
 }
 
 /**
- * The shares pack `name` would have in each direction with the given pack views (itself counted
- * in a direction even with that MOSFET open, so its OCP candidate is ready when it closes).
+ * The shares pack `name` would have in each direction with the given pack views: itself counted
+ * in a direction even with that MOSFET open (so its OCP candidate is ready when it closes), and a
+ * pack not heard from yet counted as one like itself (the bank sends nothing before every pack
+ * has answered, so its limits start from the whole bank, not from one pack carrying it all).
  */
 export function sharesOf(name: string, packs: readonly PackView[], copies: number): { charge: number; discharge: number } {
+  const self = packs.find((p) => p.name === name);
   const share = (on: (s: BmsSnapshot) => boolean): number => {
-    const sharing = packs.filter((p) => p.snapshot !== null && (p.name === name || (p.state === 'connected' && on(p.snapshot))));
-    const shares = currentShares(sharing.map(sharingPack), copies);
+    const sharing = packs.flatMap((p): Array<{ name: string; pack: SharingPack }> => {
+      if (p.name === name || (p.state === 'connected' && p.snapshot !== null && on(p.snapshot))) return [{ name: p.name, pack: sharingPack(p) }];
+      if (p.state === 'idle' && self !== undefined) return [{ name: p.name, pack: { ...sharingPack(self), internalResistanceMohm: p.internalResistanceMohm } }];
+      return [];
+    });
     const i = sharing.findIndex((p) => p.name === name);
-    return i < 0 ? 1 / copies : shares[i];
+    return i < 0 ? 1 / copies : currentShares(sharing.map((p) => p.pack), copies)[i];
   };
   return { charge: share(chargeMosfetOn), discharge: share(dischargeMosfetOn) };
 }
 
-function sharingPack(p: PackView): { capacityAh: number; internalResistanceMohm: number | null } {
+function sharingPack(p: PackView): SharingPack {
   return { capacityAh: p.snapshot?.settings.capacityAh ?? 0, internalResistanceMohm: p.internalResistanceMohm };
 }
 

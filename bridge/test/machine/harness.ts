@@ -91,8 +91,16 @@ export function startHarness(overrides: BridgeConfigInput = {}, options: { canOp
     advance(ms: number): void {
       for (let left = ms; left > 0; left -= 50) clock.increment(Math.min(50, left));
     },
-    snapshot(s: BmsSnapshot): void {
-      actor.send({ type: 'BMS.SNAPSHOT', pack: '1', snapshot: s, atMs: clock.now() });
+    /** A valid snapshot from a pack (the first configured one unless named). */
+    snapshot(s: BmsSnapshot, pack = config.bms.packs[0].name): void {
+      actor.send({ type: 'BMS.SNAPSHOT', pack, snapshot: s, atMs: clock.now() });
+    },
+    /** Every named pack answers with its snapshot every pollIntervalMs while advancing. */
+    feedPacks(byPack: Record<string, BmsSnapshot>, ms: number): void {
+      for (let left = ms; left > 0; left -= config.bms.pollIntervalMs) {
+        for (const [pack, s] of Object.entries(byPack)) harness.snapshot(s, pack);
+        harness.advance(Math.min(config.bms.pollIntervalMs, left));
+      }
     },
     /** Sends a valid snapshot every pollIntervalMs while advancing. */
     feed(s: BmsSnapshot, ms: number): void {
