@@ -13,6 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunnableConfig } from '../bridge/src/config/schema';
 import type { BatteryStatePatch } from '../bridge/src/protocol/can';
+import type { BridgeProcess } from '../rig/src/bridge-process';
 import { PtyRig } from '../rig/src/rig-setup';
 import { loadProfile } from '../sim-bms/src/profile';
 import { distribution, type Distribution } from './stats';
@@ -27,6 +28,10 @@ export interface LatencyOptions {
   cellTrials: number;
   staleTrials: number;
   log: (line: string) => void;
+  /** More --set settings for the bridge (bench/observers.ts turns MQTT and the web page on or off). */
+  settings?: readonly string[];
+  /** Called once the bridge runs, e.g. to connect a browser; what it returns is awaited before the rig closes. */
+  connect?: (bridge: BridgeProcess) => Promise<() => Promise<void>>;
 }
 
 export interface LatencyResult {
@@ -60,14 +65,16 @@ async function command(rig: PtyRig, line: string): Promise<void> {
 
 export async function measureLatency(options: LatencyOptions): Promise<LatencyResult> {
   const battery = loadProfile('jk-16s-280ah');
-  const rig = await PtyRig.open({ battery, socPct: 50, inverter: 'pylon-lv', settings: LATENCY_SETTINGS });
+  const rig = await PtyRig.open({ battery, socPct: 50, inverter: 'pylon-lv', settings: [...LATENCY_SETTINGS, ...(options.settings ?? [])] });
+  let disconnect: (() => Promise<void>) | undefined;
   try {
     const { bms: bmsConfig, can, state, control } = rig.config;
     const trialCellMv = control.chargeStopCellMv + OVER_STOP_MV;
     const recoveryMs = 1000 * control.current.chargeRecovery.holdS + 3 * can.periodMs + 10_000;
     const reactionTimeoutMs = bmsConfig.pollIntervalMs + bmsConfig.replyTimeoutMs + can.periodMs + 5000;
-    rig.startBridge();
+    const bridge = rig.startBridge();
     await rig.waitForFrame('CCL > 0 after start', Date.now(), cclPositive, 15_000);
+    disconnect = await options.connect?.(bridge);
 
     // The next trial starts at a random point of the poll cycle: the CCL > 0 frame that ends a
     // trial comes at a fixed phase to the polls, so starting right after it would time one phase only.
@@ -110,7 +117,7 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
     const violations: Record<string, number> = {};
     for (const v of rig.inverter.checker.violations) violations[v.rule] = (violations[v.rule] ?? 0) + 1;
     return {
-      settings: LATENCY_SETTINGS,
+      settings: [...LATENCY_SETTINGS, ...(options.settings ?? [])],
       config: rig.config,
       pollIntervalMs: bmsConfig.pollIntervalMs,
       replyTimeoutMs: bmsConfig.replyTimeoutMs,
@@ -126,6 +133,7 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
       violations,
     };
   } finally {
+    await disconnect?.();
     await rig.close();
   }
 }

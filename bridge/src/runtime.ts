@@ -178,8 +178,10 @@ export function statusLine(snapshot: BridgeSnapshot, nowMs: number): string {
   const name = (v: string | Record<string, string>): string =>
     typeof v === 'string' ? v : Object.entries(v).map(([k, sub]) => `${k}/${sub}`).join(',');
   const parts = [`bms ${name(value.bms)}`, `inverter ${value.inverter}`, `can ${name(value.can)}`];
-  const { output, faultReason, busMode, snapshotAtMs } = snapshot.context;
-  if (busMode === 'normal' && output !== null) {
+  const { output, faultReason, busMode, hv, snapshotAtMs } = snapshot.context;
+  if (busMode === 'normal' && hv.sleeping) {
+    parts.push('asleep at the inverter\'s request: CCL 0 A, DCL 0 A, charge/discharge forbidden');
+  } else if (busMode === 'normal' && output !== null) {
     parts.push(
       `CVL ${output.chargeVoltageV.toFixed(1)} V (${output.reasons.chargeVoltage})`,
       `CCL ${output.chargeCurrentLimitA.toFixed(1)} A (${output.reasons.chargeCurrent})`,
@@ -189,6 +191,10 @@ export function statusLine(snapshot: BridgeSnapshot, nowMs: number): string {
     parts.push('CCL 0 A, DCL 0 A, charge/discharge disabled');
   }
   if (faultReason !== null) parts.push(`fault: ${faultReason}`);
+  if (hv.lastCommand !== null) {
+    const what = [hv.lastCommand.charge ? 'charge' : '', hv.lastCommand.discharge ? 'discharge' : ''].filter(Boolean).join('+');
+    parts.push(`inverter sent ${what} command (not acted on)`);
+  }
   const { packs, bank, config } = snapshot.context;
   // Several packs: each one's state, and what the bank left out; one pack: the line of old.
   if (packs.length > 1) parts.push(`packs ${packs.map((p) => `${p.name} ${p.state}`).join(', ')}`);

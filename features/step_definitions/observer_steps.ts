@@ -180,7 +180,7 @@ Then(/^within (\d+) ms the page shows (bms|inverter|can) "([^"]+)"$/, async func
 });
 
 Then('the page shows {int} cell bars', async function (this: RigWorld, cells: number) {
-  assert.equal(await page(this).$$eval('#cells .cell-bar', (bars) => bars.length), cells);
+  assert.equal(await page(this).$$eval('.pack[data-pack="pack1"] .cell-bar', (bars) => bars.length), cells);
 });
 
 Then(/^within (\d+) ms the page shows a charge current limit (of|above) (\d+) A$/, async function (this: RigWorld, ms: string, relation: string, amps: string) {
@@ -197,7 +197,7 @@ Then(/^within (\d+) ms the page shows a charge current limit (of|above) (\d+) A$
 });
 
 Then('the page marks cell {int} as the highest', async function (this: RigWorld, cell: number) {
-  const marked = await page(this).$$eval('#cells .cell-bar.max', (bars) => bars.map((b) => Number(b.getAttribute('data-cell'))));
+  const marked = await page(this).$$eval('.pack[data-pack="pack1"] .cell-bar.max', (bars) => bars.map((b) => Number(b.getAttribute('data-cell'))));
   assert.deepEqual(marked, [cell]);
 });
 

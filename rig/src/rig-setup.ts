@@ -35,6 +35,7 @@ export const BRIDGE_PROFILE_FOR: Record<InverterProfileName, BridgeProfileName> 
   'goodwe-lv': 'goodwe-lv',
   'sma-si': 'sma-si',
   victron: 'victron',
+  'pylon-hv': 'pylon-hv',
   none: 'pylon-lv',
 };
 

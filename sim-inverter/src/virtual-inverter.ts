@@ -14,7 +14,7 @@
  */
 import { systemClock, type Clock } from '../../bridge/src/clock';
 import { bridgeConfigSchema } from '../../bridge/src/config/schema';
-import { mergeBatteryState, type BatteryStatePatch, type CanFrame } from '../../bridge/src/protocol/can';
+import { encodePylonHvRequest, mergeBatteryState, type BatteryStatePatch, type CanFrame, type PylonHvRequest } from '../../bridge/src/protocol/can';
 import type { CanBus, Unsubscribe } from '../../bridge/src/transport/types';
 import type { CommandSet } from '../../sim-kit/src/commands';
 import { Checker, type BatteryTruth, type CheckerThresholds } from './checker';
@@ -343,6 +343,20 @@ export class VirtualInverter {
     this.transmit(frame, true);
   }
 
+  /**
+   * Pylon HV: a request or command by hand or from a scenario (sleep/wake 0x8200, charge/discharge
+   * 0x8210, mask 0x8240, 0x4200 of any kind), at the inverter's own address (§7).
+   */
+  sendHvRequest(request: PylonHvRequest): void {
+    this.transmit(encodePylonHvRequest(request, this.profile.pylonHv?.variant.address ?? 0), true);
+  }
+
+  /** Pylon HV: count 0x4200 ensemble requests spread evenly over durationMs (a request storm). */
+  requestStorm(count: number, durationMs: number): void {
+    const gap = count > 1 ? durationMs / (count - 1) : 0;
+    for (let i = 0; i < count; i++) this.clock.setTimeout(() => this.sendHvRequest({ kind: 'info', info: 'ensemble' }), Math.round(i * gap));
+  }
+
   /** Sends count frames with random 11-bit ids and random data (a noisy or misconfigured node). */
   injectGarbage(count: number): void {
     for (let i = 0; i < count; i++) {
@@ -398,6 +412,7 @@ export class VirtualInverter {
 
   private transmit(frame: CanFrame, evenOffBus = false): void {
     if (!this.running || (this.isOffBus && !evenOffBus)) return;
+    this.checker.noteSent(frame, this.clock.now());
     this.bus.send(frame).then(
       () => {
         this.stats.sent += 1;

@@ -17,7 +17,7 @@ Options:
   --bms [name=]<spec>   BMS link: serial device (/dev/ttyUSB0) or tcp://host:port; repeat it for
                         packs in parallel, one BMS each (named 1, 2, ... unless named)
   --can <spec>          CAN side: socketcan:can0, slcan:/dev/ttyACM0, or stdout (dry run)
-  --profile <name>      pylon-lv | goodwe-lv | sma-si | victron   (default pylon-lv)
+  --profile <name>      pylon-lv | goodwe-lv | sma-si | victron | pylon-hv   (default pylon-lv)
   --config <file>       YAML configuration file (flags override it)
   --set <key=value>     override any configuration key, e.g. --set state.staleAfterMs=3000 (repeatable)
   --log-level <level>   fatal | error | warn | info | debug | trace | silent

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { controlSettingsSchema } from '../control/settings';
 import { JkAlarmBit } from '../protocol/jk/snapshot';
 
-export const BRIDGE_PROFILES = ['pylon-lv', 'goodwe-lv', 'sma-si', 'victron'] as const;
+export const BRIDGE_PROFILES = ['pylon-lv', 'goodwe-lv', 'sma-si', 'victron', 'pylon-hv'] as const;
 export type BridgeProfileName = (typeof BRIDGE_PROFILES)[number];
 
 const ms = (min: number, def: number) => z.number().int().min(min).default(def);
@@ -161,6 +161,24 @@ const canSchema = z
      * a bus with nobody to ACK fails every frame and is given up within one frame set.
      */
     downAfterFailedSends: z.number().int().min(1).default(3),
+    /**
+     * Pylon HV variant (spec §7): a preset for the inverter, and single settings that override it.
+     * deye = little-endian, 30000 current and 1000 temperature offsets, send group 0 (also Solis,
+     * GoodWe, Sungrow, Ingeteam HV); sofar = the same with send group 1.
+     */
+    pylonHv: z
+      .object({
+        preset: z.enum(['deye', 'sofar']).default('deye'),
+        byteOrder: z.enum(['le', 'be']).optional(),
+        currentOffset: z.boolean().optional(),
+        temperatureOffset: z.boolean().optional(),
+        /** Max discharge current as 30000 − I (V1.26) or 30000 + I (GCE). */
+        dischargeLimitSign: z.enum(['minus', 'plus']).optional(),
+        /** Send group: reply ids are base + address. */
+        address: z.number().int().min(0).max(15).optional(),
+      })
+      .strict()
+      .prefault({}),
     identity: z
       .object({
         /** 0x35E text; default per profile ("PYLON   ", "GOODWE  ", "SMA", neutral for Victron). */

@@ -6,7 +6,6 @@ import { fromCallback } from 'xstate';
 import { BmsPoller, type LogFn, type PollerOptions } from '../bms/poller';
 import type { Clock } from '../clock';
 import type { CanFrame } from '../protocol/can/frame';
-import { isInverterHeartbeat } from '../protocol/can/inverter-frames';
 import type { BmsSnapshot } from '../protocol/jk/snapshot';
 import { isTransportError, type ByteLink, type CanBus } from '../transport/types';
 
@@ -18,8 +17,12 @@ export type IoEvent =
   | { type: 'CAN.DOWN'; error: string }
   | { type: 'INVERTER.FRAME'; frame: CanFrame };
 
-/** What the chart tells the CAN link actor. */
-export type CanLinkCommand = { type: 'TRANSMIT'; frames: CanFrame[] };
+/**
+ * What the chart tells the CAN link actor. With a key, a command still waiting in the queue is
+ * updated instead of queued again: an answer to a request storm (Pylon HV) is one current reply
+ * per kind, not a backlog that grows faster than the bus drains it.
+ */
+export type CanLinkCommand = { type: 'TRANSMIT'; frames: CanFrame[]; key?: string };
 
 export interface BmsPollerInput {
   /** The pack this poller reads; its events carry the name. */
@@ -52,6 +55,8 @@ export interface CanLinkInput {
   log: LogFn;
   /** Sends that may fail in a row (ENOBUFS, an adapter's refusal) before the link is given up. */
   downAfterFailedSends: number;
+  /** Which received frames the chart hears about (the profile's inverter frames). */
+  isInverterFrame(frame: CanFrame): boolean;
 }
 
 /** A send failure that says nothing about the link itself: the next frame may well go through. */
@@ -67,7 +72,7 @@ function isTransientSendFailure(err: unknown): boolean {
  * bugs 7 and 9). Stopping closes the bus once the frames already handed over have been sent.
  */
 export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input, sendBack, receive }) => {
-  const { bus, log, downAfterFailedSends } = input;
+  const { bus, log, downAfterFailedSends, isInverterFrame } = input;
   let active = true;
   let failedInARow = 0;
   let reportedDown = false;
@@ -78,7 +83,7 @@ export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input,
     sendBack({ type: 'CAN.DOWN', error: error.message } satisfies IoEvent);
   };
   const offFrame = bus.onFrame((frame) => {
-    if (isInverterHeartbeat(frame)) sendBack({ type: 'INVERTER.FRAME', frame } satisfies IoEvent);
+    if (isInverterFrame(frame)) sendBack({ type: 'INVERTER.FRAME', frame } satisfies IoEvent);
   });
   const offDown = bus.onDisconnect(down);
   bus.open().then(
@@ -87,9 +92,19 @@ export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input,
     },
     (err: Error) => down(err),
   );
+  const waiting = new Map<string, { frames: CanFrame[] }>();
   receive((command) => {
+    const key = command.key;
+    const queued = key === undefined ? undefined : waiting.get(key);
+    if (queued !== undefined) {
+      queued.frames = command.frames;
+      return;
+    }
+    const job = { frames: command.frames };
+    if (key !== undefined) waiting.set(key, job);
     queue = queue.then(async () => {
-      for (const frame of command.frames) {
+      if (key !== undefined) waiting.delete(key);
+      for (const frame of job.frames) {
         // Frames already handed over still go out after stop (the shutdown set); only a
         // failed bus ends the queue.
         if (reportedDown) return;

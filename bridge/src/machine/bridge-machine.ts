@@ -4,9 +4,11 @@
  * Parallel regions:
  *  - bms:      the bank (one pack, or several in parallel: issue 12) as the inverter is told of
  *              it: idle → connected → stale → fault (→ silent), derived from the packs (bank/bank.ts);
- *  - inverter: unknown → alive ⇄ silent (clears by itself when frames return);
+ *  - inverter: unknown → alive ⇄ silent (clears by itself when frames return); a Pylon HV inverter
+ *              is alive by its valid requests, and each is answered at once (hv-responder.ts);
  *  - can:      link (opening → up) ⇄ down, reopened with exponential back-off;
- *  - tx:       the periodic sender; what it sends depends on the bms state (busMode).
+ *  - tx:       the periodic sender; what it sends depends on the bms state (busMode). Pylon HV
+ *              never sends on its own (spec §7): only answers, built from the same bus output.
  * Each pack is a child actor of this chart (packMachine, below; one per configured pack, each with
  * its own poller on its own link, all polled at once): idle → connected → stale → fault, back to
  * connected after `recoverAfter` consecutive valid snapshots without active protection. The chart
@@ -25,11 +27,14 @@ import type { LogFn } from '../bms/poller';
 import { backoffDelayMs, type Clock } from '../clock';
 import type { PackConfig, RunnableConfig } from '../config/schema';
 import { createControlState, recoveringControlState, type ControlOutput, type ControlState } from '../control';
+import { decodePylonHvRequest, pylonHvVariant } from '../protocol/can';
+import { isInverterHeartbeat } from '../protocol/can/inverter-frames';
 import { applyCommand, noCommands, type BridgeCommand, type Commands } from '../control/commands';
 import { hasAlarm, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
 import type { ByteLink, CanBus } from '../transport/types';
 import { bmsPollerActor, canLinkActor, type CanLinkCommand, type IoEvent } from './actors';
-import { busFrames, isDecrease, type BusMode, type TransmittedLimits } from './bus-output';
+import { broadcasts, busFrames, isDecrease, type BusMode, type TransmittedLimits } from './bus-output';
+import { respondToInverter, type HvCommand } from './hv-responder';
 
 export interface BridgePorts {
   createBmsLink(pack: PackConfig): ByteLink;
@@ -65,6 +70,8 @@ export interface BridgeContext {
   /** Limits and flags in the last frame set sent (to send any decrease at once). */
   transmitted: TransmittedLimits | null;
   faultReason: string | null;
+  /** Pylon HV: what the inverter asked (sleep, its last charge/discharge command) and frames ignored. */
+  hv: { sleeping: boolean; lastCommand: HvCommand | null; ignored: number };
   /** A person's commands (MQTT, web page): conservative inputs of the policy, applied with the next snapshot. */
   commands: Commands;
 }
@@ -90,6 +97,9 @@ export type BridgeEvent =
   | { type: 'SHUTDOWN' }
   | { type: 'COMMAND'; command: BridgeCommand; source: string; atMs: number };
 
+/** The fault reason when the data ran out; its age is added where it is shown. */
+export const NO_VALID_DATA = 'no valid BMS data';
+
 /** What a frame set is built from, with the time it is built at (to check the data's age). */
 function busInputs(context: BridgeContext) {
   return { ...context, nowMs: context.ports.clock.now() };
@@ -97,6 +107,7 @@ function busInputs(context: BridgeContext) {
 
 /** Issue 3: "A limit decrease is transmitted at once, not at the next period." The set to send, if any. */
 function decreasedSet(context: BridgeContext) {
+  if (!broadcasts(context.config)) return null;
   const set = busFrames(busInputs(context));
   const last = context.transmitted;
   if (set === null || !context.canUp || last === null || !isDecrease(set.limits, last)) return null;
@@ -187,9 +198,9 @@ export const packMachine = setup({
         return { faultCause: 'data' as const, faultReason: `BMS protection: ${activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).join(', ')}` };
       if (event.type === 'BMS.IMPLAUSIBLE') return { faultCause: 'data' as const, faultReason: `implausible BMS data: ${event.problems.join('; ')}` };
       if (event.type === 'PACK.DISAGREES') return { faultCause: 'data' as const, faultReason: event.problem };
-      // The age is not written here, where it would freeze: the status line says how old the
-      // last valid data is whenever it is logged (runtime.ts).
-      return { faultCause: 'lost' as const, faultReason: 'no valid BMS data' };
+      // The age is not written here, where it would freeze: the status line and the status
+      // model say how old the last valid data is when they are written (runtime.ts, status/model.ts).
+      return { faultCause: 'lost' as const, faultReason: NO_VALID_DATA };
     }),
   },
 }).createMachine({
@@ -305,6 +316,10 @@ export const bridgeMachine = setup({
   guards: {
     bankIs: ({ context }, params: { mode: BankResult['mode'] }) => context.bank?.mode === params.mode,
     silenceEnabled: ({ context }) => context.config.state.silenceAfterMs > 0,
+    /** 0x305-0x307 for the 0x35x family; a valid request for Pylon HV (malformed ones are no sign of life). */
+    inverterSignOfLife: ({ context, event }) =>
+      event.type === 'INVERTER.FRAME' &&
+      (broadcasts(context.config) || decodePylonHvRequest(event.frame, pylonHvVariant(context.config.can.pylonHv).address).ok),
   },
   actions: {
     /** One actor per pack and one poller per link, all started at once (links polled concurrently). */
@@ -361,6 +376,7 @@ export const bridgeMachine = setup({
     setBusMode: assign({ busMode: (_, params: { mode: BusMode }) => params.mode }),
     /** Send the frame set for the current bus mode, if the bus is up and the mode sends anything. */
     transmit: enqueueActions(({ context, enqueue }) => {
+      if (!broadcasts(context.config)) return;
       const set = busFrames(busInputs(context));
       if (set === null || !context.canUp) return;
       enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
@@ -371,11 +387,50 @@ export const bridgeMachine = setup({
      * now rather than after its own timeout (safety first: never leave the last limits standing).
      */
     transmitShutdown: enqueueActions(({ context, enqueue }) => {
-      if (context.busMode !== 'normal' || !context.canUp) return;
+      if (context.busMode !== 'normal' || !context.canUp || !broadcasts(context.config)) return;
       const set = busFrames({ ...busInputs(context), busMode: 'stale' });
       if (set === null) return;
       enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
       enqueue.assign({ busMode: 'none' as BusMode, transmitted: set.limits });
+    }),
+    /**
+     * Pylon HV: answer the inverter's frame now (hv-responder.ts), and honour a sleep request. Logs
+     * one line per change (sleep, a different command, every 100th ignored frame), not per request.
+     */
+    answerInverter: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'INVERTER.FRAME' || broadcasts(context.config)) return;
+      const log = context.ports.log;
+      const hv = context.hv;
+      const response = respondToInverter(event.frame, { ...busInputs(context), sleeping: hv.sleeping });
+      if (!response.valid) {
+        const ignored = hv.ignored + 1;
+        if (ignored === 1 || ignored % 100 === 0) log.warn({ ignored, detail: response.detail }, `Pylon HV: ${ignored} malformed or unknown inverter frame(s) ignored (latest: ${response.detail})`);
+        enqueue.assign({ hv: { ...hv, ignored } });
+        return;
+      }
+      if (response.reply !== null && context.canUp) {
+        enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: response.reply.frames, key: response.reply.key } satisfies CanLinkCommand);
+      }
+      const request = response.request;
+      if (request.kind === 'sleep' && request.sleep !== hv.sleeping) {
+        log.info(
+          request.sleep
+            ? 'Pylon HV: the inverter asked the battery to sleep: answering with CCL = DCL = 0, charge and discharge forbidden'
+            : 'Pylon HV: the inverter woke the battery: limits return through hold and ramp',
+        );
+        // Waking raises limits from 0, so they rise only through the policy's hold and ramp.
+        enqueue.assign(
+          request.sleep
+            ? { hv: { ...hv, sleeping: true } }
+            : { hv: { ...hv, sleeping: false }, packs: context.packs.map((p) => ({ ...p, control: recoveringControlState(p.control) })) },
+        );
+      }
+      if (request.kind === 'command' && (hv.lastCommand?.charge !== request.charge || hv.lastCommand.discharge !== request.discharge)) {
+        const what = [request.charge ? 'charge' : '', request.discharge ? 'discharge' : ''].filter(Boolean).join(' and ');
+        log.info(`Pylon HV: ${what} command from the inverter logged, not acted on (it asks to close a relay in protection; the bridge never lifts a limit on request)`);
+        enqueue.assign({ hv: { ...hv, lastCommand: { charge: request.charge, discharge: request.discharge } } });
+      }
+      if (response.unanswered !== null) log.debug({ request }, `Pylon HV: request not answered: ${response.unanswered}`);
     }),
     markCanUp: assign({ canUp: true }),
     resetCanBackoff: assign({ canFailures: 0 }),
@@ -409,6 +464,7 @@ export const bridgeMachine = setup({
     canFailures: 0,
     transmitted: null,
     faultReason: null,
+    hv: { sleeping: false, lastCommand: null, ignored: 0 },
     commands: noCommands,
   }),
   entry: 'startPacks',
@@ -434,6 +490,10 @@ export const bridgeMachine = setup({
         },
         connected: {
           entry: [{ type: 'setBusMode', params: { mode: 'normal' } }, 'clearFaultReason', 'transmit'],
+          // The bank's data is fresh; each pack times its own staleness. The substate keeps the
+          // state name logs, the rig and the observers read ("bms connected/fresh").
+          initial: 'fresh',
+          states: { fresh: {} },
           always: [
             { guard: { type: 'bankIs', params: { mode: 'stale' } }, target: 'stale' },
             { guard: { type: 'bankIs', params: { mode: 'fault' } }, target: 'fault' },
@@ -466,12 +526,18 @@ export const bridgeMachine = setup({
     inverter: {
       initial: 'unknown',
       states: {
-        unknown: { on: { 'INVERTER.FRAME': 'alive' } },
+        unknown: {
+          on: { 'INVERTER.FRAME': [{ guard: 'inverterSignOfLife', target: 'alive', actions: 'answerInverter' }, { actions: 'answerInverter' }] },
+        },
         alive: {
           after: { inverterTimeout: 'silent' },
-          on: { 'INVERTER.FRAME': { target: 'alive', reenter: true } },
+          on: {
+            'INVERTER.FRAME': [{ guard: 'inverterSignOfLife', target: 'alive', reenter: true, actions: 'answerInverter' }, { actions: 'answerInverter' }],
+          },
         },
-        silent: { on: { 'INVERTER.FRAME': 'alive' } },
+        silent: {
+          on: { 'INVERTER.FRAME': [{ guard: 'inverterSignOfLife', target: 'alive', actions: 'answerInverter' }, { actions: 'answerInverter' }] },
+        },
       },
     },
     can: {
@@ -485,6 +551,8 @@ export const bridgeMachine = setup({
               bus: context.ports.createCanBus(),
               log: context.ports.log,
               downAfterFailedSends: context.config.can.downAfterFailedSends,
+              // Pylon HV requests are 29-bit (spec §7); the chart counts the ones it cannot read.
+              isInverterFrame: broadcasts(context.config) ? isInverterHeartbeat : (frame) => frame.ext === true,
             }),
           },
           initial: 'opening',

@@ -9,11 +9,13 @@
  * order on waking, and the periodic send must not go out with limits from before the stall
  * (issue 10, bug 5). Data older than `staleAfterMs` makes a normal set a stale one.
  * The measurements are the bank's (bank/bank.ts): one pack's own, or several packs' together.
+ * A Pylon HV inverter that asked the battery to sleep (0x8200) gets the stopped set too, with
+ * basic status "sleep": a sleep request only ever makes the bridge more conservative (issue 13).
  * Pure: the chart calls it from its transmit actions.
  */
 import type { RunnableConfig } from '../config/schema';
 import { stoppedChargeVoltageV, type ControlOutput } from '../control';
-import { PROFILES } from '../protocol/can';
+import { PROFILES, createPylonHvCodec, pylonHvVariant, type ProfileCodec } from '../protocol/can';
 import type { BatteryState } from '../protocol/can/battery-state';
 import type { CanFrame } from '../protocol/can/frame';
 import type { BankMeasurements } from '../bank/bank';
@@ -37,6 +39,18 @@ export interface BusInputs {
   nowMs: number;
   output: ControlOutput | null;
   config: RunnableConfig;
+  /** Pylon HV: the inverter asked the battery to sleep. */
+  sleeping?: boolean;
+}
+
+/** The codec of the configured profile, with its Pylon HV variant. */
+export function profileCodec(config: RunnableConfig): ProfileCodec {
+  return config.can.profile === 'pylon-hv' ? createPylonHvCodec(pylonHvVariant(config.can.pylonHv)) : PROFILES[config.can.profile];
+}
+
+/** Whether the profile transmits on its own (the 0x35x family) or only answers requests (Pylon HV, spec §7). */
+export function broadcasts(config: RunnableConfig): boolean {
+  return profileCodec(config).requestResponse !== true;
 }
 
 export function busFrames(inputs: BusInputs): { frames: CanFrame[]; limits: TransmittedLimits; state: BatteryState } | null {
@@ -44,9 +58,9 @@ export function busFrames(inputs: BusInputs): { frames: CanFrame[]; limits: Tran
   if (busMode === 'none' || measurements === null || output === null) return null;
   const tooOld = snapshotAtMs === null || nowMs - snapshotAtMs >= config.state.staleAfterMs;
   const mode = busMode === 'normal' && tooOld ? 'stale' : busMode;
-  const state = batteryStateFor(mode, measurements, output, config);
+  const state = batteryStateFor(mode, measurements, output, config, inputs.sleeping === true);
   return {
-    frames: PROFILES[config.can.profile].encode(state),
+    frames: profileCodec(config).encode(state),
     state,
     limits: {
       chargeVoltageV: state.chargeVoltageV,
@@ -79,6 +93,7 @@ export function batteryStateFor(
   m: BankMeasurements,
   output: ControlOutput,
   config: RunnableConfig,
+  sleeping = false,
 ): BatteryState {
   const identity = config.can.identity;
   const measured: BatteryState = {
@@ -114,8 +129,12 @@ export function batteryStateFor(
       minTemperatureC: m.minTemperatureC.value,
       maxTemperatureC: m.maxTemperatureC.value,
     },
+    // Pylon HV 0x7320 "voltage level": LiFePO4's nominal 3.2 V per cell [the JK packs of this
+    // project's profiles; a chemistry setting would refine it], and 0x4250 cycles (a bank's are
+    // capacity-weighted, so rounded).
+    pack: { cellCount: m.cellCount, cycles: Math.round(m.cycles), nominalVoltageV: Math.round(m.cellCount * 3.2) },
   };
-  if (mode === 'normal') return measured;
+  if (mode === 'normal' && !sleeping) return measured;
 
   const stopped = {
     ...measured,
@@ -124,6 +143,7 @@ export function batteryStateFor(
     dischargeCurrentLimitA: config.control.stop.currentA,
     requests: { chargeEnable: false, dischargeEnable: false, forceChargeI: false, forceChargeII: false, fullCharge: false },
   };
+  if (mode === 'normal') return { ...stopped, sleeping: true };
   if (mode === 'stale') {
     // Pylon puts "internal communication fail" in the alarm table (byte 3 bit 3), i.e. a warning.
     return { ...stopped, warnings: { ...measured.warnings, communication: true } };

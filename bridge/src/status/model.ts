@@ -7,13 +7,16 @@
  * are the bank's, as the inverter is told them.
  */
 import { isActive, type Commands } from '../control/commands';
-import type { BridgeContext } from '../machine/bridge-machine';
+import { NO_VALID_DATA, type BridgeContext } from '../machine/bridge-machine';
 import { batteryStateFor } from '../machine/bus-output';
 import { ALARM_KINDS } from '../protocol/can/battery-state';
 import { chargeMosfetOn, dischargeMosfetOn, hasAlarm, JkAlarmBit, JkStatusBit, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
 
 export interface PackStatus {
+  /** pack1, pack2, ...: safe in MQTT topics and Home Assistant object ids. */
   id: string;
+  /** As configured (bms.packs[].name), for people. */
+  name: string;
   voltageV: number;
   currentA: number;
   powerW: number;
@@ -72,6 +75,11 @@ export interface BridgeStatus {
   commands: { denyCharge: CommandStatus | null; denyDischarge: CommandStatus | null; forceCharge: CommandStatus | null };
 }
 
+/** Every state each region can show (Home Assistant enum sensors and /metrics list them). */
+export const BMS_STATES = ['idle', 'connected', 'stale', 'fault', 'fault (silent)'];
+export const INVERTER_STATES = ['unknown', 'alive', 'silent'];
+export const CAN_STATES = ['opening', 'up', 'down'];
+
 /** The three region states in words: bms idle|connected|stale|fault|fault (silent), inverter unknown|alive|silent, can opening|up|down. */
 export function regionStates(value: unknown): BridgeStatus['states'] {
   const regions = value as Record<string, string | Record<string, string>>;
@@ -86,7 +94,8 @@ export function regionStates(value: unknown): BridgeStatus['states'] {
 
 export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: number): BridgeStatus {
   const { config, measurements, output, busMode } = context;
-  const packs = context.packs.flatMap((p) => (p.snapshot === null ? [] : [packStatus(`pack${p.name}`, p.snapshot)]));
+  // Topic and object ids by position (names may hold any character), the configured name shown.
+  const packs = context.packs.flatMap((p, i) => (p.snapshot === null ? [] : [packStatus(`pack${i + 1}`, p.name, p.snapshot)]));
   let limits: LimitsStatus | null = null;
   let alarms: string[] = [];
   let warnings: string[] = [];
@@ -111,7 +120,9 @@ export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: numb
     warnings = ALARM_KINDS.filter((kind) => state.warnings[kind] === true);
   }
   const faults: string[] = [];
-  if (context.faultReason !== null) faults.push(context.faultReason);
+  if (context.faultReason === NO_VALID_DATA && context.snapshotAtMs !== null)
+    faults.push(`${NO_VALID_DATA} for ${Math.round((nowMs - context.snapshotAtMs) / 1000)} s`);
+  else if (context.faultReason !== null) faults.push(context.faultReason);
   for (const { snapshot } of context.packs) {
     if (snapshot === null) continue;
     for (const name of config.bms.faultOnAlarms) if (hasAlarm(snapshot, name) && !context.faultReason?.includes(name)) faults.push(`BMS protection: ${name}`);
@@ -135,7 +146,7 @@ function commandStatus(commands: Commands, nowMs: number): BridgeStatus['command
   return { denyCharge: one(commands.denyCharge), denyDischarge: one(commands.denyDischarge), forceCharge: one(commands.forceCharge) };
 }
 
-export function packStatus(id: string, snapshot: BmsSnapshot): PackStatus {
+export function packStatus(id: string, name: string, snapshot: BmsSnapshot): PackStatus {
   const cells = snapshot.cellsMv;
   let min = 0;
   let max = 0;
@@ -147,6 +158,7 @@ export function packStatus(id: string, snapshot: BmsSnapshot): PackStatus {
   const currentA = snapshot.currentMa / 1000;
   return {
     id,
+    name,
     voltageV,
     currentA,
     powerW: round(voltageV * currentA, 1),

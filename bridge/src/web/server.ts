@@ -121,6 +121,7 @@ export function startWebServer(options: WebOptions): Promise<WebServer> {
     if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return refuse(415, 'expected Content-Type: application/json');
     const chunks: Buffer[] = [];
     let size = 0;
+    req.on('error', () => res.destroy());
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size <= MAX_BODY_BYTES) chunks.push(chunk);
@@ -140,7 +141,10 @@ export function startWebServer(options: WebOptions): Promise<WebServer> {
     if (clients.size >= MAX_SSE_CLIENTS) return send(res, 503, 'text/plain', 'too many live clients\n');
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
     clients.add(res);
+    // A client gone mid-write is the client's problem, never the bridge's.
+    res.on('error', () => res.destroy());
     const write = (event: string, data: unknown) => {
+      if (res.destroyed) return;
       if (res.writableLength > MAX_SSE_BACKLOG_BYTES) {
         res.destroy();
         return;

@@ -68,6 +68,7 @@ describe('defaults and precedence', () => {
       reconnectInitialMs: 1000,
       reconnectMaxMs: 30000,
       downAfterFailedSends: 3,
+      pylonHv: { preset: 'deye' },
       identity: { moduleCount: 1, firmwareMajor: 1, firmwareMinor: 0 },
     });
     expect(c.state).toEqual({ staleAfterMs: 5000, faultAfterMs: 30000, silenceAfterMs: 60000, recoverAfter: 3, inverterTimeoutMs: 10000 });
@@ -179,6 +180,15 @@ describe('problems: one line each, naming the file (or flag) and the key', () =>
     expect(lines).toHaveLength(1);
     if (typeof expected === 'string') expect(lines[0]).toBe(expected);
     else expect(lines[0]).toMatch(expected);
+  });
+
+  it('pylon-hv: a preset with single overrides; an out-of-range address or unknown byte order is refused, one line each', () => {
+    const c = config([...LINKS, '--profile', 'pylon-hv', '--set', 'can.pylonHv.preset=sofar', '--set', 'can.pylonHv.byteOrder=be']);
+    expect(c.can).toMatchObject({ profile: 'pylon-hv', pylonHv: { preset: 'sofar', byteOrder: 'be' } });
+    const lines = problems([...LINKS, '--profile', 'pylon-hv', '--set', 'can.pylonHv.address=16', '--set', 'can.pylonHv.byteOrder=middle']);
+    expect(lines).toHaveLength(2);
+    expect(lines.some((l) => /^--set can\.pylonHv\.address=16: can\.pylonHv\.address: /.test(l))).toBe(true);
+    expect(lines.some((l) => /^--set can\.pylonHv\.byteOrder=middle: can\.pylonHv\.byteOrder: /.test(l))).toBe(true);
   });
 
   it('missing --bms and --can: one line each', () => {
@@ -344,6 +354,7 @@ describe('deploy/bridge.example.yaml', () => {
     const c = config(['--config', 'sample.yaml'], { 'sample.yaml': uncommented });
     expect(c.bms.plausibility.cellCount).toBe(16);
     expect(c.can.identity).toMatchObject({ manufacturer: 'PYLON', capacityAh: 280 });
+    expect(c.can.pylonHv).toEqual({ preset: 'deye', byteOrder: 'be', currentOffset: false, temperatureOffset: false, dischargeLimitSign: 'plus', address: 1 });
   });
 
   it.each([

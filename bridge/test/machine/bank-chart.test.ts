@@ -25,7 +25,7 @@ describe('a bank of packs', () => {
     expect(h.state('bms')).toBe('idle');
     expect(h.sent).toHaveLength(0);
     h.snapshot(healthy, 'C');
-    expect(h.state('bms')).toBe('connected');
+    expect(h.state('bms')).toEqual({ connected: 'fresh' });
     // 0.9 × 100 A OCP per pack at a third of the bank current: 270 A.
     expect(h.last().decoded.chargeCurrentLimitA).toBe(270);
     expect(h.last().decoded.dischargeCurrentLimitA).toBe(400);
@@ -54,7 +54,7 @@ describe('a bank of packs', () => {
     expect(h.last().decoded.dischargeCurrentLimitA).toBe(0);
     h.snapshot(healthy, 'B');
     h.snapshot(healthy, 'A');
-    expect(h.state('bms')).toBe('connected');
+    expect(h.state('bms')).toEqual({ connected: 'fresh' });
     // B restarts its currents from 0: the bank waits for its hold.
     expect(h.last().decoded.chargeCurrentLimitA).toBe(0);
     h.feedPacks(all(['A', 'B']), 80_000);
@@ -67,14 +67,14 @@ describe('a bank of packs', () => {
     expect(h.last().decoded.chargeCurrentLimitA).toBe(270);
     h.feedPacks({ A: healthy, C: healthy }, 3500);
     expect(packStates(h)).toEqual({ A: 'connected', B: 'stale', C: 'connected' });
-    expect(h.state('bms')).toBe('connected');
+    expect(h.state('bms')).toEqual({ connected: 'fresh' });
     // Two packs share: 180 A, sent at once as a decrease.
     expect(h.last().decoded.chargeCurrentLimitA).toBe(180);
     expect(h.last().decoded.warnings?.communication).toBe(true);
     // Lost long enough to fault, it stays left out.
     h.feedPacks({ A: healthy, C: healthy }, 6000);
     expect(packStates(h).B).toBe('fault');
-    expect(h.state('bms')).toBe('connected');
+    expect(h.state('bms')).toEqual({ connected: 'fresh' });
     const line = statusLine(h.actor.getSnapshot(), h.clock.now());
     expect(line).toContain('packs A connected, B fault, C connected');
     expect(line).toContain('degraded: pack B left out (no valid BMS data)');
@@ -97,7 +97,7 @@ describe('a bank of packs', () => {
     expect(packStates(h)).toEqual({ A: 'fault', B: 'fault' });
     expect(h.actor.getSnapshot().context.faultReason).toMatch(/^pack voltages disagree on one bus: pack A 52\.80 V, pack B 51\.00 V/);
     h.feedPacks(all(['A', 'B']), 3 * 500);
-    expect(h.state('bms')).toBe('connected');
+    expect(h.state('bms')).toEqual({ connected: 'fresh' });
     expect(h.last().decoded.chargeCurrentLimitA).toBe(0); // through hold and ramp again
   });
 
@@ -105,7 +105,7 @@ describe('a bank of packs', () => {
     const h = startHarness(packs(['A', 'B', 'C']));
     h.feedPacks(all(['A', 'B', 'C']), 1000);
     h.snapshot(snapshot({ cellsMv: cellsWithOne(3300, 3660), chargeMosfet: false }), 'C');
-    expect(h.state('bms')).toBe('connected');
+    expect(h.state('bms')).toEqual({ connected: 'fresh' });
     // A and B share: 0.9 × 100 A at half the bank current each.
     expect(h.last().decoded.chargeCurrentLimitA).toBe(180);
     expect(h.last().decoded.requests?.chargeEnable).toBe(true);
@@ -123,7 +123,7 @@ describe('a bank of packs', () => {
   it('one pack: the status line is the single-pack line, without a packs part', () => {
     const h = startHarness();
     h.feed(healthy, 1000);
-    expect(statusLine(h.actor.getSnapshot(), h.clock.now())).toMatch(/^bms connected · inverter unknown · can link\/up · CVL .* DCL 60\.0 A \(configured maximum\)$/);
+    expect(statusLine(h.actor.getSnapshot(), h.clock.now())).toMatch(/^bms connected\/fresh · inverter unknown · can link\/up · CVL .* DCL 60\.0 A \(configured maximum\)$/);
   });
 });
 

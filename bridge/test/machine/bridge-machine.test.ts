@@ -35,7 +35,7 @@ describe('bms region: connected', () => {
     const h = startHarness();
     h.advance(300);
     h.snapshot(healthy);
-    expect(h.state('bms')).toBe('connected');
+    expect(h.state('bms')).toEqual({ connected: 'fresh' });
     expect(h.sent).toHaveLength(1);
     expect(h.sent[0].atMs).toBe(300);
     expect(h.sent[0].frames.map((f) => f.id)).toEqual([0x359, 0x351, 0x355, 0x356, 0x35c, 0x35e]);
@@ -80,7 +80,7 @@ describe('bms region: connected', () => {
   it('stays connected while snapshots keep arriving, far beyond staleAfterMs', () => {
     const h = startHarness();
     h.feed(healthy, 20_000);
-    expect(h.state('bms')).toBe('connected');
+    expect(h.state('bms')).toEqual({ connected: 'fresh' });
   });
 
   it('goes to fault on implausible data', () => {
@@ -97,7 +97,7 @@ describe('bms region: connected', () => {
     const h = startHarness();
     h.snapshot(healthy);
     h.snapshot(snapshot({ alarms: ['cellOverVoltage'], chargeMosfet: false }));
-    expect(h.state('bms')).toBe('connected');
+    expect(h.state('bms')).toEqual({ connected: 'fresh' });
     expect(h.last().decoded.chargeCurrentLimitA).toBe(0);
     expect(h.last().decoded.dischargeCurrentLimitA).toBe(60);
     h.snapshot(snapshot({ alarms: ['mosfetOverTemperature'] }));
@@ -110,7 +110,7 @@ describe('bms region: stale and fault', () => {
     const h = startHarness();
     h.snapshot(healthy);
     h.advance(2950);
-    expect(h.state('bms')).toBe('connected');
+    expect(h.state('bms')).toEqual({ connected: 'fresh' });
     h.advance(50);
     expect(h.state('bms')).toBe('stale');
     const set = h.last();
@@ -162,7 +162,7 @@ describe('bms region: stale and fault', () => {
     h.advance(3500);
     expect(h.state('bms')).toBe('stale');
     h.snapshot(healthy);
-    expect(h.state('bms')).toBe('connected');
+    expect(h.state('bms')).toEqual({ connected: 'fresh' });
     expect(h.last().decoded.chargeCurrentLimitA).toBe(0);
     h.feed(healthy, 29_000);
     expect(h.last().decoded.chargeCurrentLimitA).toBe(0);
@@ -189,7 +189,7 @@ describe('bms region: stale and fault', () => {
     h.snapshot(healthy);
     expect(h.state('bms')).toEqual({ fault: 'transmitting' });
     h.snapshot(healthy);
-    expect(h.state('bms')).toBe('connected');
+    expect(h.state('bms')).toEqual({ connected: 'fresh' });
     expect(h.actor.getSnapshot().context.faultReason).toBeNull();
     expect(h.last().decoded.chargeCurrentLimitA).toBe(0); // ramps back from 0
   });
@@ -200,7 +200,7 @@ describe('bms region: stale and fault', () => {
     h.advance(20_000);
     expect(h.state('bms')).toEqual({ fault: 'silent' });
     h.feed(healthy, 1500);
-    expect(h.state('bms')).toBe('connected');
+    expect(h.state('bms')).toEqual({ connected: 'fresh' });
     expect(h.last().decoded.dischargeCurrentLimitA).toBe(0);
   });
 });
@@ -325,7 +325,7 @@ describe('issue 10 field bugs', () => {
     h.advance(4000); // the cable is out for 4 s: stale
     expect(h.state('bms')).toBe('stale');
     h.feed(settled, 1000);
-    expect(h.state('bms')).toBe('connected');
+    expect(h.state('bms')).toEqual({ connected: 'fresh' });
     expect(h.actor.getSnapshot().context.output?.phase).toBe('float');
     expect(h.last().decoded.chargeVoltageV).toBeCloseTo(54.0, 1);
     expect(h.last().decoded.chargeCurrentLimitA).toBe(0);

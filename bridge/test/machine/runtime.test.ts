@@ -30,7 +30,7 @@ describe('status line', () => {
     h.snapshot(healthy);
     h.advance(3500); // stale
     h.feed(healthy, 60_000); // back: 30 s hold, then a 10-s ramp to 50 A, then tracking
-    const connected = /^bms connected · inverter unknown · can link\/up · CVL 55\.2 V \(bulk \(3\.450 V\/cell\)\) · /;
+    const connected = /^bms connected\/fresh · inverter unknown · can link\/up · CVL 55\.2 V \(bulk \(3\.450 V\/cell\)\) · /;
     // The reporter subscribes after the start: its first line is the state before the first data.
     expect(records.map((r) => r.msg)).toEqual([
       'bms idle · inverter unknown · can link/up',
@@ -51,7 +51,7 @@ describe('status line', () => {
     h.advance(3000 + 5000 + 10_000); // stale, fault, silent
     expect(records.map((r) => r.msg)).toEqual([
       'bms idle · inverter unknown · can link/up',
-      expect.stringMatching(/^bms connected .* DCL 60\.0 A \(configured maximum\)$/),
+      expect.stringMatching(/^bms connected\/fresh .* DCL 60\.0 A \(configured maximum\)$/),
       expect.stringMatching(/^bms stale .* last valid data 3 s ago$/),
       expect.stringMatching(/^bms fault\/transmitting .* fault: no valid BMS data · last valid data 8 s ago$/),
       expect.stringMatching(/^bms fault\/silent .* fault: no valid BMS data · last valid data 18 s ago$/),

@@ -97,4 +97,15 @@ export interface BatteryState {
   requests: BatteryRequests;
   identity: BatteryIdentity;
   cells: CellExtremes;
+  /** Pylon HV 0x4250 basic status "sleep" (the inverter asked the battery to sleep, §7). Optional: only pylon-hv sends it. */
+  sleeping?: boolean;
+  /** Pylon HV 0x4250 cycles and 0x7320 cell count / voltage level (§7). Optional: only pylon-hv sends them. */
+  pack?: PackInfo;
+}
+
+export interface PackInfo {
+  cellCount: number;
+  cycles: number;
+  /** 0x7320 "voltage level", whole volts. */
+  nominalVoltageV: number;
 }
