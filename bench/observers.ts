@@ -1,6 +1,6 @@
 /**
  * `npm run bench:observers [-- --trials N]`: do MQTT, the web page and a browser watching it cost
- * the CAN side anything? The reaction bench (bench/latency.ts, cell trials) runs twice on the
+ * the CAN side anything? The reaction bench (bench/reaction.ts, cell steps past the charge stop) runs twice on the
  * portable rig: once with no observers (web.listen off, no MQTT), once with all three: a real broker
  * (Debian's mosquitto) the bridge publishes to every 100 ms with a client subscribed to everything,
  * the web page served, and Debian's chromium showing it live over SSE. Targets (issue 14): the p99
@@ -14,7 +14,7 @@ import mqtt from 'mqtt';
 import { launchChromium } from '../rig/src/browser';
 import type { BridgeProcess } from '../rig/src/bridge-process';
 import { Mosquitto } from '../rig/src/mosquitto';
-import { measureLatency, type LatencyResult } from './latency';
+import { measureReaction, reactionOf, type ReactionResult } from './reaction';
 
 const HERE = path.resolve(__dirname, '..');
 const ROOT = path.basename(HERE) === 'dist' ? path.dirname(HERE) : HERE;
@@ -33,15 +33,16 @@ async function main(): Promise<void> {
   const broker = await Mosquitto.start();
   try {
     log(`observers bench: ${cellTrials} cell trials without observers`);
-    const without = await measureLatency({ cellTrials, staleTrials: 1, log, settings: ['web.listen=off'] });
+    const without = await measureReaction({ inverter: 'pylon-lv', trials: cellTrials, kinds: ['step-charge'], log, settings: ['web.listen=off'] });
 
     log(`observers bench: ${cellTrials} cell trials with MQTT, the web page and a browser on it`);
     let memory = { rssMb: NaN, peakMb: NaN };
     let mqttMessages = 0;
     let sseEvents = 0;
-    const withObservers = await measureLatency({
-      cellTrials,
-      staleTrials: 1,
+    const withObservers = await measureReaction({
+      inverter: 'pylon-lv',
+      trials: cellTrials,
+      kinds: ['step-charge'],
       log,
       settings: ['web.listen=127.0.0.1:0', `mqtt.url=${broker.url}`, 'mqtt.periodMs=100', 'web.historySampleS=1'],
       connect: async (bridge: BridgeProcess) => {
@@ -62,8 +63,8 @@ async function main(): Promise<void> {
       },
     });
 
-    const p99Without = without.cell.p99Ms;
-    const p99With = withObservers.cell.p99Ms;
+    const p99Without = cellStep(without).p99Ms;
+    const p99With = cellStep(withObservers).p99Ms;
     const results = {
       trials: cellTrials,
       without: summary(without),
@@ -83,8 +84,10 @@ async function main(): Promise<void> {
   }
 }
 
-function summary(result: LatencyResult) {
-  return { cell: { ...result.cell, samplesMs: undefined }, violations: result.violations };
+const cellStep = (result: ReactionResult) => reactionOf(result, 'step-charge');
+
+function summary(result: ReactionResult) {
+  return { cell: { ...cellStep(result), samplesMs: undefined }, violations: result.violations };
 }
 
 function pct(a: number, b: number): string {

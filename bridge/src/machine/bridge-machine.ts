@@ -23,7 +23,7 @@
  */
 import { assign, enqueueActions, sendParent, setup } from 'xstate';
 import { combineBank, stepPack, type BankMeasurements, type BankResult, type PackState, type PackView } from '../bank/bank';
-import type { LogFn } from '../bms/poller';
+import { pollerOptionsFor, type LogFn } from '../bms/poller';
 import { backoffDelayMs, type Clock } from '../clock';
 import type { PackConfig, RunnableConfig } from '../config/schema';
 import { createControlState, recoveringControlState, type ControlOutput, type ControlState } from '../control';
@@ -329,7 +329,7 @@ export const bridgeMachine = setup({
         enqueue.spawnChild('pack', { id: packId(pack.name), input: { name: pack.name, config } });
         enqueue.spawnChild('bmsPoller', {
           id: pollerId(pack.name),
-          input: { pack: pack.name, link: ports.createBmsLink(pack), options: pack, clock: ports.clock, log: packLog(ports.log, pack.name, config.bms.packs.length) },
+          input: { pack: pack.name, link: ports.createBmsLink(pack), options: pollerOptionsFor(config, pack), clock: ports.clock, log: packLog(ports.log, pack.name, config.bms.packs.length) },
         });
       }
     }),

@@ -73,6 +73,8 @@ export interface BridgeStatus {
   /** Why the bridge is in fault, and the configured fault alarms now active. */
   faults: string[];
   commands: { denyCharge: CommandStatus | null; denyDischarge: CommandStatus | null; forceCharge: CommandStatus | null };
+  /** pylon-hv only: what the inverter asked for (a sleep is honoured; charge/discharge commands are only shown). */
+  pylonHv?: { asleep: boolean; lastCommand: { charge: boolean; discharge: boolean } | null; ignoredFrames: number };
 }
 
 /** Every state each region can show (Home Assistant enum sensors and /metrics list them). */
@@ -100,8 +102,8 @@ export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: numb
   let alarms: string[] = [];
   let warnings: string[] = [];
   if (busMode !== 'none' && measurements !== null && output !== null) {
-    const state = batteryStateFor(busMode, measurements, output, config);
-    const stopped = busMode === 'stale' ? 'BMS data stale' : `fault: ${context.faultReason ?? 'unknown'}`;
+    const state = batteryStateFor(busMode, measurements, output, config, context.hv.sleeping);
+    const stopped = busMode === 'stale' ? 'BMS data stale' : busMode === 'fault' ? `fault: ${context.faultReason ?? 'unknown'}` : 'asleep at the inverter\'s request';
     limits = {
       chargeVoltageV: round(state.chargeVoltageV, 3),
       chargeCurrentA: round(state.chargeCurrentLimitA, 2),
@@ -109,7 +111,7 @@ export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: numb
       dischargeVoltageV: round(state.dischargeVoltageV, 3),
       socPct: state.socPct,
       reasons:
-        busMode === 'normal'
+        busMode === 'normal' && !context.hv.sleeping
           ? output.reasons
           : { chargeVoltage: output.reasons.chargeVoltage, chargeCurrent: stopped, dischargeCurrent: stopped },
       chargeAllowed: state.requests.chargeEnable,
@@ -138,6 +140,7 @@ export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: numb
     warnings,
     faults,
     commands: commandStatus(context.commands, nowMs),
+    ...(config.can.profile === 'pylon-hv' ? { pylonHv: { asleep: context.hv.sleeping, lastCommand: context.hv.lastCommand, ignoredFrames: context.hv.ignored } } : {}),
   };
 }
 

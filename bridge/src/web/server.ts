@@ -26,7 +26,7 @@ import type { SentFrame, StatusHub } from '../status/hub';
 export interface WebOptions {
   config: Pick<BridgeConfig, 'name' | 'web' | 'commands'> & { can: { bus: string } };
   hub: StatusHub;
-  metrics: Registry;
+  metrics: Pick<Registry, 'metrics' | 'contentType'>;
   log: Logger;
   onCommand(command: BridgeCommand, source: string): void;
 }
@@ -61,8 +61,15 @@ export function webAssetsDir(from = __dirname): string {
 export function startWebServer(options: WebOptions): Promise<WebServer> {
   const { config, hub, log } = options;
   const web = config.web;
-  const assets = webAssetsDir();
-  const files = new Map(Object.entries(STATIC).map(([route, { file, type }]) => [route, { body: readFileSync(path.join(assets, file)), type }]));
+  let files: Map<string, { body: Buffer; type: string }>;
+  try {
+    const assets = webAssetsDir();
+    files = new Map(Object.entries(STATIC).map(([route, { file, type }]) => [route, { body: readFileSync(path.join(assets, file)), type }]));
+  } catch (err) {
+    // An installation without the page's files: the bridge runs on without its page.
+    log.warn(`web page not started: ${(err as Error).message}`);
+    return Promise.resolve({ url: null, close: async () => undefined });
+  }
   const iface = logInterfaceName(config.can.bus);
   const clients = new Set<ServerResponse>();
   const listen = web.listen;
