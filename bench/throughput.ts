@@ -5,6 +5,7 @@
  * replies the virtual BMS encodes from its battery model, decoded by the bridge's own decoder, and
  * the battery state the bridge's bus output builds from the control policy's limits.
  */
+import { measurementsOf } from '../bridge/src/bank/bank';
 import { loadConfig } from '../bridge/src/config/load';
 import type { RunnableConfig } from '../bridge/src/config/schema';
 import { createControlState, stepControl } from '../bridge/src/control';
@@ -148,7 +149,7 @@ function stateFor(profile: ProfileName, snapshot: BmsSnapshot): BatteryState {
   if (!loaded.ok) throw new Error(`bench: ${loaded.problems.join('; ')}`);
   const config: RunnableConfig = loaded.config;
   const { output } = stepControl(createControlState(), snapshot, 0, config.control);
-  return batteryStateFor('normal', snapshot, output, config);
+  return batteryStateFor('normal', measurementsOf(snapshot), output, config);
 }
 
 export function measureThroughput(options: ThroughputOptions): ThroughputResult {

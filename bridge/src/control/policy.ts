@@ -66,11 +66,15 @@ function packStopVoltageMv(packMv: number, dvlMv: number, cellCount: number, top
  * from the last output: the policy's own CVL in 'cvl' mode, the pack voltage in 'pack' mode.
  * Never 0 (Victron reads 0 as over-voltage, §10.4).
  */
-export function stoppedChargeVoltageV(snapshot: BmsSnapshot, settings: ControlSettings, output: ControlOutput): number {
+export function stoppedChargeVoltageV(
+  battery: { packMv: number; cellCount: number },
+  settings: ControlSettings,
+  output: ControlOutput,
+): number {
   if (settings.stop.chargeVoltage !== 'pack') return output.chargeVoltageV;
-  const cellCount = snapshot.cellsMv.length;
+  const { packMv, cellCount } = battery;
   const topMv = maxChargeVoltageV(settings, cellCount) * 1000 - settings.voltage.dropOffsetPackMv;
-  return packStopVoltageMv(snapshot.packMv, output.dischargeVoltageV * 1000, cellCount, topMv, settings) / 1000;
+  return packStopVoltageMv(packMv, output.dischargeVoltageV * 1000, cellCount, topMv, settings) / 1000;
 }
 
 export function createControlState(): ControlState {
