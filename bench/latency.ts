@@ -13,7 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunnableConfig } from '../bridge/src/config/schema';
 import type { BatteryStatePatch } from '../bridge/src/protocol/can';
-import { PtyRig } from '../rig/src/rig-setup';
+import { bridgeSettingsFor, PtyRig } from '../rig/src/rig-setup';
 import { loadProfile } from '../sim-bms/src/profile';
 import { distribution, type Distribution } from './stats';
 
@@ -62,7 +62,8 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
   const battery = loadProfile('jk-16s-280ah');
   const rig = await PtyRig.open({ battery, socPct: 50, inverter: 'pylon-lv', settings: LATENCY_SETTINGS });
   try {
-    const { bms: bmsConfig, can, state, control } = rig.config;
+    const { bms: bmsConfig, can, state } = rig.config;
+    const control = bridgeSettingsFor(rig.config, battery);
     const trialCellMv = control.chargeStopCellMv + OVER_STOP_MV;
     const recoveryMs = 1000 * control.current.chargeRecovery.holdS + 3 * can.periodMs + 10_000;
     const reactionTimeoutMs = bmsConfig.pollIntervalMs + bmsConfig.replyTimeoutMs + can.periodMs + 5000;

@@ -34,8 +34,16 @@ export function startBridge(config: RunnableConfig, log: Logger, clock: Clock = 
   );
   const actor = createActor(bridgeMachine, { input: { config, ports } });
   let lastLine = '';
+  let lastPolicy: BridgeSnapshot['context']['policy'] = null;
   actor.subscribe({
     next: (snapshot) => {
+      // The chemistry and why, once per change of the BMS settings it was read from.
+      const policy = snapshot.context.policy;
+      if (policy !== null && policy.key !== lastPolicy?.key) {
+        lastPolicy = policy;
+        log.info({ chemistry: policy.chemistry }, policy.description);
+        for (const note of policy.notes) log.warn(note);
+      }
       const line = statusLine(snapshot);
       if (line !== lastLine) {
         lastLine = line;

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { systemClock } from '../../bridge/src/clock';
 import { loadConfig } from '../../bridge/src/config/load';
 import type { BridgeConfig, BridgeProfileName, RunnableConfig } from '../../bridge/src/config/schema';
-import { maxChargeVoltageV } from '../../bridge/src/control';
+import { maxChargeVoltageV, resolveBatteryPolicy, type ControlSettings } from '../../bridge/src/control';
 import type { BatteryStatePatch } from '../../bridge/src/protocol/can';
 import type { CanBus } from '../../bridge/src/transport/types';
 import { PtyLinkSource } from '../../sim-bms/src/links';
@@ -37,16 +37,22 @@ export const BRIDGE_PROFILE_FOR: Record<InverterProfileName, BridgeProfileName> 
   none: 'pylon-lv',
 };
 
+/** The policy settings the bridge resolves for this battery (its chemistry preset and BMS settings). */
+export function bridgeSettingsFor(config: BridgeConfig, battery: BatteryProfile): ControlSettings {
+  return resolveBatteryPolicy({ chemistry: config.battery.chemistry, control: config.control }, battery.settings, battery.cells).settings;
+}
+
 /** The inverter's checker judges the bridge by the config the bridge runs with. */
-export function checkerThresholds(config: BridgeConfig, cells: number): CheckerThresholds {
+export function checkerThresholds(config: BridgeConfig, battery: BatteryProfile): CheckerThresholds {
+  const settings = bridgeSettingsFor(config, battery);
   return {
     canPeriodMs: config.can.periodMs,
     staleAfterMs: config.state.staleAfterMs,
-    chargeStopCellMv: config.control.chargeStopCellMv,
-    dischargeStopCellMv: config.control.dischargeStopCellMv,
+    chargeStopCellMv: settings.chargeStopCellMv,
+    dischargeStopCellMv: settings.dischargeStopCellMv,
     // A decrease goes out at once: one poll, its reply and a period bound the reaction.
     reactionBoundMs: config.bms.pollIntervalMs + config.bms.replyTimeoutMs + config.can.periodMs,
-    maxChargeVoltageV: maxChargeVoltageV(config.control, cells),
+    maxChargeVoltageV: maxChargeVoltageV(settings, battery.cells),
   };
 }
 
@@ -84,7 +90,7 @@ export async function startVirtualInverter(options: InverterOnBus): Promise<Virt
     truth: truthFromBms(options.bms),
     sink: options.bms,
     transportFaults: options.transportFaults,
-    thresholds: checkerThresholds(options.config, options.bms.profile.cells),
+    thresholds: checkerThresholds(options.config, options.bms.profile),
   });
   await inverter.start();
   return inverter;

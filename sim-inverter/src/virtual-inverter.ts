@@ -14,6 +14,7 @@
  */
 import { systemClock, type Clock } from '../../bridge/src/clock';
 import { bridgeConfigSchema } from '../../bridge/src/config/schema';
+import { defaultControlSettings } from '../../bridge/src/control';
 import { mergeBatteryState, type BatteryStatePatch, type CanFrame } from '../../bridge/src/protocol/can';
 import type { CanBus, Unsubscribe } from '../../bridge/src/transport/types';
 import type { CommandSet } from '../../sim-kit/src/commands';
@@ -80,8 +81,8 @@ export function defaultThresholds(): CheckerThresholds {
   return {
     canPeriodMs: config.can.periodMs,
     staleAfterMs: config.state.staleAfterMs,
-    chargeStopCellMv: config.control.chargeStopCellMv,
-    dischargeStopCellMv: config.control.dischargeStopCellMv,
+    chargeStopCellMv: defaultControlSettings.chargeStopCellMv,
+    dischargeStopCellMv: defaultControlSettings.dischargeStopCellMv,
     reactionBoundMs: config.bms.pollIntervalMs + config.bms.replyTimeoutMs + config.can.periodMs,
     maxChargeVoltageV: 58.4,
   };

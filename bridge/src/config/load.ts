@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { CHEMISTRY_PRESETS } from '../control/chemistry';
+import { resolveControlSettings, settingsIssues } from '../control/settings';
 import { parseBmsLinkSpec, parseCanSpec, type SpecResult } from '../transport/spec';
 import { bridgeConfigSchema, type RunnableConfig } from './schema';
 
@@ -126,6 +128,14 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
     problems.push(
       line('state.staleAfterMs', `${config.state.staleAfterMs} must exceed bms.pollIntervalMs (${config.bms.pollIntervalMs}), or every poll would go stale`),
     );
+  // With the chemistry given, the explicit points are judged against its preset now (with auto,
+  // at the first snapshot, when the BMS has said which chemistry it is).
+  if (config.battery.chemistry !== 'auto') {
+    const resolved = resolveControlSettings(config.control, CHEMISTRY_PRESETS[config.battery.chemistry]);
+    for (const issue of settingsIssues(resolved)) {
+      problems.push(line(`control.${issue.path.join('.')}`, `${issue.message} (battery.chemistry ${config.battery.chemistry})`));
+    }
+  }
   for (const section of ['bms', 'can'] as const) {
     if (config[section].reconnectInitialMs > config[section].reconnectMaxMs)
       problems.push(line(`${section}.reconnectInitialMs`, `must not exceed ${section}.reconnectMaxMs`));

@@ -6,6 +6,7 @@
 import type { AlarmSet, BatteryRequests } from '../protocol/can/battery-state';
 import { chargeMosfetOn, dischargeMosfetOn, type BmsSnapshot } from '../protocol/jk/snapshot';
 import { mapJkAlarms } from './alarms';
+import { dischargeVoltageMv, maxChargeVoltageV } from './battery-policy';
 import { cvlTarget, nextPhase, type ChargePhase, type PhaseState } from './charge-voltage';
 import { chargeCurrentTarget, dischargeCurrentTarget, type CurrentTarget } from './current-limit';
 import { formatA } from './format';
@@ -60,14 +61,22 @@ function packStopVoltageMv(packMv: number, dvlMv: number, cellCount: number, top
 
 /**
  * The CVL to send while charging is stopped for a reason outside the policy (stale data, fault),
- * from the last output: the policy's own CVL in 'cvl' mode, the pack voltage in 'pack' mode.
- * Never 0 (Victron reads 0 as over-voltage, §10.4).
+ * from the last output: the policy's own CVL in 'cvl' mode, the pack voltage in 'pack' mode, and
+ * never below the last known pack voltage, so no inverter discharges the pack towards it (SMA
+ * §5.2, YamBMS #46 §10.6). Never 0 (Victron reads 0 as over-voltage, §10.4).
  */
 export function stoppedChargeVoltageV(snapshot: BmsSnapshot, settings: ControlSettings, output: ControlOutput): number {
-  if (settings.stop.chargeVoltage !== 'pack') return output.chargeVoltageV;
-  const cellCount = snapshot.cellsMv.length;
-  const topMv = maxChargeVoltageV(settings, cellCount) * 1000 - settings.voltage.dropOffsetPackMv;
-  return packStopVoltageMv(snapshot.packMv, output.dischargeVoltageV * 1000, cellCount, topMv, settings) / 1000;
+  const chosenV =
+    settings.stop.chargeVoltage === 'pack'
+      ? packStopVoltageMv(
+          snapshot.packMv,
+          output.dischargeVoltageV * 1000,
+          snapshot.cellsMv.length,
+          maxChargeVoltageV(settings, snapshot.cellsMv.length) * 1000 - settings.voltage.dropOffsetPackMv,
+          settings,
+        ) / 1000
+      : output.chargeVoltageV;
+  return Math.max(chosenV, snapshot.packMv / 1000);
 }
 
 export function createControlState(): ControlState {
@@ -158,9 +167,7 @@ export function stepControl(
     previousMs,
   );
 
-  // DVL = (BMS UVP + margin) per cell (§2B), never below the discharge-stop voltage.
-  const dvlMv =
-    Math.max(snapshot.settings.cellUvpMv + s.dvlAboveUvpCellMv, s.dischargeStopCellMv) * r.cellCount;
+  const dvlMv = dischargeVoltageMv(s, snapshot.settings.cellUvpMv, r.cellCount);
 
   // Stop encoding (inverter-can-protocols.md §10.4): CVL is never 0. In 'pack' mode a stopped
   // charge is said with the present pack voltage, kept above DVL and not above the CVL maximum.
@@ -216,9 +223,3 @@ export function stepControl(
   };
 }
 
-/** The highest CVL the settings allow for a pack of cellCount cells, drop offset included. */
-export function maxChargeVoltageV(settings: ControlSettings, cellCount: number): number {
-  const v = settings.voltage;
-  const topCellMv = v.socReset.afterDays === null ? v.bulkCellMv : v.socReset.cellMv;
-  return (topCellMv * cellCount + v.dropOffsetPackMv) / 1000;
-}

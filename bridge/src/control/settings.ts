@@ -6,6 +6,7 @@
  * CellMv = per cell, PackMv = whole pack, A, S (seconds), Pct.
  */
 import { z } from 'zod';
+import { CHEMISTRY_PRESETS, UVP_MARGIN_MV, type ChemistryPoints, type TablePoint } from './chemistry';
 import { lookup } from './table';
 
 /** Per-cell millivolts. Integer and bounded so that a value written in volts (3.45) is refused. */
@@ -16,7 +17,6 @@ const pct = z.number().min(0).max(100);
 const positiveRate = z.number().positive();
 
 const tablePoint = z.tuple([z.number(), z.number().min(0).max(1)]);
-type TablePoint = z.infer<typeof tablePoint>;
 
 /** x must be strictly monotonic (either direction) so every x maps to exactly one segment. */
 function checkMonotonic(points: readonly TablePoint[], ctx: z.RefinementCtx): void {
@@ -52,12 +52,28 @@ function limitTable(defaultPoints: TablePoint[]) {
     .superRefine((table, ctx) => checkMonotonic(table.points, ctx));
 }
 
+/** A cell-voltage table whose points, when not given, come from the chemistry preset. */
+function cellVoltageTable() {
+  return z
+    .object({
+      mode: z.enum(['linear', 'step']).default('linear'),
+      points: z.array(tablePoint).min(1).optional(),
+    })
+    .strict()
+    .superRefine((table, ctx) => {
+      if (table.points !== undefined) checkMonotonic(table.points, ctx);
+    });
+}
+
 /** The SoC tables are off by default (§2A CCCM_SOC_ENABLE), so they carry a switch. */
 function optionalLimitTable(defaultPoints: TablePoint[]) {
   return limitTable(defaultPoints).safeExtend({ enabled: z.boolean().default(false) });
 }
 
-export type LimitTable = z.infer<ReturnType<typeof limitTable>>;
+export interface LimitTable {
+  mode: 'linear' | 'step';
+  points: TablePoint[];
+}
 
 const recoverySchema = z
   .object({
@@ -88,10 +104,10 @@ const currentSchema = z
 
 const tablesSchema = z
   .object({
-    /** §2A defaults, x = highest cell mV. */
-    chargeVsMaxCellMv: limitTable([[3500, 0], [3450, 0.005], [3425, 0.05], [3400, 0.25], [3375, 1]]).prefault({}),
-    /** x = lowest cell mV. */
-    dischargeVsMinCellMv: limitTable([[2800, 0], [2900, 0.005], [3000, 0.05], [3100, 0.25], [3190, 1]]).prefault({}),
+    /** x = highest cell mV; points from the chemistry preset unless given (chemistry.ts). */
+    chargeVsMaxCellMv: cellVoltageTable().prefault({}),
+    /** x = lowest cell mV; points from the chemistry preset unless given. */
+    dischargeVsMinCellMv: cellVoltageTable().prefault({}),
     /** x = °C; looked up with the lowest and the highest battery temperature separately. */
     chargeVsTemperatureC: limitTable([
       [0, 0], [2, 0.25], [5, 0.5], [10, 1], [40, 1], [45, 0.5], [50, 0.25], [55, 0],
@@ -108,18 +124,18 @@ const tablesSchema = z
 
 const voltageSchema = z
   .object({
-    /** Bulk/absorption target (§2A MAX_CELL_VOLTAGE). */
-    bulkCellMv: cellMv.default(3450),
-    /** §2A FLOAT_CELL_VOLTAGE. */
-    floatCellMv: cellMv.default(3375),
-    /** Lowest CVL the controllers may set; not a cut-off (§2A MIN_CELL_VOLTAGE). */
-    cvlFloorCellMv: cellMv.default(2900),
+    /** Bulk/absorption target (§2A MAX_CELL_VOLTAGE); chemistry preset unless given. */
+    bulkCellMv: cellMv.optional(),
+    /** §2A FLOAT_CELL_VOLTAGE; chemistry preset unless given. */
+    floatCellMv: cellMv.optional(),
+    /** Lowest CVL the controllers may set; not a cut-off (§2A MIN_CELL_VOLTAGE); preset unless given. */
+    cvlFloorCellMv: cellMv.optional(),
     /** Added to the published CVL to make up for cable drop (§2A VOLTAGE_DROP). */
     dropOffsetPackMv: z.number().min(0).max(2000).default(0),
     socReset: z
       .object({
-        /** Raised target that makes the JK resync its SoC (§2A SOC_RESET_CELL_VOLTAGE). */
-        cellMv: cellMv.default(3650),
+        /** Raised target that makes the JK resync its SoC (§2A SOC_RESET_CELL_VOLTAGE); preset unless given. */
+        cellMv: cellMv.optional(),
         /** Due this many days after float was last reached; null = off (§2A default). */
         afterDays: z.number().positive().nullable().default(null),
       })
@@ -207,12 +223,16 @@ const socSchema = z
   })
   .strict();
 
-export const controlSettingsSchema = z
+/** The policy's settings as configured: the chemistry-dependent points may be absent (preset). */
+export const controlConfigSchema = z
   .object({
-    /** No charge current while any cell is at or above this (ARCHITECTURE invariant 1; §2A table end). */
-    chargeStopCellMv: cellMv.default(3500),
-    /** No discharge current while any cell is at or below this (invariant 3; §2A table end). */
-    dischargeStopCellMv: cellMv.default(2800),
+    /** No charge current while any cell is at or above this (ARCHITECTURE invariant 1); preset unless given. */
+    chargeStopCellMv: cellMv.optional(),
+    /**
+     * No discharge current while any cell is at or below this (invariant 3); unless given, the
+     * preset's, but at least UVP_MARGIN_MV above the BMS cell UVP (chemistry.ts).
+     */
+    dischargeStopCellMv: cellMv.optional(),
     current: currentSchema.prefault({}),
     tables: tablesSchema.prefault({}),
     voltage: voltageSchema.prefault({}),
@@ -224,40 +244,141 @@ export const controlSettingsSchema = z
     soc: socSchema.prefault({}),
   })
   .strict()
-  .superRefine((s, ctx) => {
-    const fail = (path: (string | number)[], message: string) =>
-      ctx.addIssue({ code: 'custom', path, message });
-    if (s.dischargeStopCellMv >= s.chargeStopCellMv) {
-      fail(['dischargeStopCellMv'], 'must be below chargeStopCellMv');
-    }
-    if (s.voltage.floatCellMv > s.voltage.bulkCellMv) {
-      fail(['voltage', 'floatCellMv'], 'must not exceed voltage.bulkCellMv');
-    }
-    if (s.voltage.cvlFloorCellMv >= s.voltage.floatCellMv) {
-      fail(['voltage', 'cvlFloorCellMv'], 'must be below voltage.floatCellMv');
-    }
-    const reset = s.voltage.socReset;
-    if (reset.cellMv <= s.voltage.bulkCellMv) {
-      fail(['voltage', 'socReset', 'cellMv'], 'must be above voltage.bulkCellMv (§2A)');
-    }
-    // §2A config check: a reset voltage the charge current never reaches keeps the pack out of
-    // float for good. Only when the reset is switched on; the defaults leave it off.
-    if (reset.afterDays !== null && reset.cellMv >= s.chargeStopCellMv) {
-      fail(['voltage', 'socReset', 'cellMv'], 'must be below chargeStopCellMv when the SoC reset is on');
-    }
-    if (reset.afterDays !== null && lookup(s.tables.chargeVsMaxCellMv, reset.cellMv - 1, 'rising') === 0) {
-      fail(['tables', 'chargeVsMaxCellMv'], 'must allow charge current below voltage.socReset.cellMv');
-    }
-    if (s.forceCharge.stopSocPct <= s.forceCharge.startSocPct) {
-      fail(['forceCharge', 'stopSocPct'], 'must be above forceCharge.startSocPct (hysteresis)');
-    }
-    const { startCellMv, stopCellMv } = s.forceCharge;
-    if (startCellMv !== null && stopCellMv !== null && stopCellMv <= startCellMv) {
-      fail(['forceCharge', 'stopCellMv'], 'must be above forceCharge.startCellMv (hysteresis)');
-    }
+  .superRefine((c, ctx) => {
+    // What can be judged without the chemistry: the points given explicitly, among themselves.
+    for (const issue of settingsIssues(c)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
   });
 
-export type ControlSettings = z.infer<typeof controlSettingsSchema>;
+export type ControlConfig = z.output<typeof controlConfigSchema>;
+
+/** The policy's settings with every point resolved (chemistry preset or explicit). */
+export type ControlSettings = ControlConfig & {
+  chargeStopCellMv: number;
+  dischargeStopCellMv: number;
+  voltage: ControlConfig['voltage'] & {
+    bulkCellMv: number;
+    floatCellMv: number;
+    cvlFloorCellMv: number;
+    socReset: ControlConfig['voltage']['socReset'] & { cellMv: number };
+  };
+  tables: ControlConfig['tables'] & { chargeVsMaxCellMv: LimitTable; dischargeVsMinCellMv: LimitTable };
+};
+
+/** The keys a chemistry preset fills, with where each lives in the settings. */
+export const PRESET_KEYS = [
+  'chargeStopCellMv',
+  'dischargeStopCellMv',
+  'voltage.bulkCellMv',
+  'voltage.floatCellMv',
+  'voltage.cvlFloorCellMv',
+  'voltage.socReset.cellMv',
+  'tables.chargeVsMaxCellMv.points',
+  'tables.dischargeVsMinCellMv.points',
+] as const;
+export type PresetKey = (typeof PRESET_KEYS)[number];
+
+/** Which preset keys the config leaves to the chemistry. */
+export function presetKeysUsed(c: ControlConfig): PresetKey[] {
+  const given: Record<PresetKey, unknown> = {
+    chargeStopCellMv: c.chargeStopCellMv,
+    dischargeStopCellMv: c.dischargeStopCellMv,
+    'voltage.bulkCellMv': c.voltage.bulkCellMv,
+    'voltage.floatCellMv': c.voltage.floatCellMv,
+    'voltage.cvlFloorCellMv': c.voltage.cvlFloorCellMv,
+    'voltage.socReset.cellMv': c.voltage.socReset.cellMv,
+    'tables.chargeVsMaxCellMv.points': c.tables.chargeVsMaxCellMv.points,
+    'tables.dischargeVsMinCellMv.points': c.tables.dischargeVsMinCellMv.points,
+  };
+  return PRESET_KEYS.filter((key) => given[key] === undefined);
+}
+
+/**
+ * Fills every point the config leaves open from the preset. bmsCellUvpMv (when known) raises a
+ * preset discharge stop to UVP_MARGIN_MV above it; an explicit one is never changed.
+ */
+export function resolveControlSettings(c: ControlConfig, preset: ChemistryPoints, bmsCellUvpMv: number | null = null): ControlSettings {
+  const copy = (points: readonly TablePoint[]): TablePoint[] => points.map(([x, y]): TablePoint => [x, y]);
+  const presetDischargeStop =
+    bmsCellUvpMv === null ? preset.dischargeStopCellMv : Math.max(preset.dischargeStopCellMv, bmsCellUvpMv + UVP_MARGIN_MV);
+  return {
+    ...c,
+    chargeStopCellMv: c.chargeStopCellMv ?? preset.chargeStopCellMv,
+    dischargeStopCellMv: c.dischargeStopCellMv ?? presetDischargeStop,
+    voltage: {
+      ...c.voltage,
+      bulkCellMv: c.voltage.bulkCellMv ?? preset.bulkCellMv,
+      floatCellMv: c.voltage.floatCellMv ?? preset.floatCellMv,
+      cvlFloorCellMv: c.voltage.cvlFloorCellMv ?? preset.cvlFloorCellMv,
+      socReset: { ...c.voltage.socReset, cellMv: c.voltage.socReset.cellMv ?? preset.socResetCellMv },
+    },
+    tables: {
+      ...c.tables,
+      chargeVsMaxCellMv: { ...c.tables.chargeVsMaxCellMv, points: c.tables.chargeVsMaxCellMv.points ?? copy(preset.chargeVsMaxCellMv) },
+      dischargeVsMinCellMv: {
+        ...c.tables.dischargeVsMinCellMv,
+        points: c.tables.dischargeVsMinCellMv.points ?? copy(preset.dischargeVsMinCellMv),
+      },
+    },
+  };
+}
+
+export interface SettingsIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * Contradictions among the settings. Works on a config (points not given are skipped) and on
+ * resolved settings (every point known), so the loader and the runtime judge with one rule set.
+ */
+export function settingsIssues(s: ControlConfig): SettingsIssue[] {
+  const issues: SettingsIssue[] = [];
+  const fail = (path: (string | number)[], message: string) => issues.push({ path, message });
+  const v = s.voltage;
+  const below = (a: number | undefined, b: number | undefined) => a !== undefined && b !== undefined && a >= b;
+  if (below(s.dischargeStopCellMv, s.chargeStopCellMv)) fail(['dischargeStopCellMv'], 'must be below chargeStopCellMv');
+  if (v.floatCellMv !== undefined && v.bulkCellMv !== undefined && v.floatCellMv > v.bulkCellMv) {
+    fail(['voltage', 'floatCellMv'], 'must not exceed voltage.bulkCellMv');
+  }
+  if (below(v.cvlFloorCellMv, v.floatCellMv)) fail(['voltage', 'cvlFloorCellMv'], 'must be below voltage.floatCellMv');
+  const reset = v.socReset;
+  if (reset.cellMv !== undefined && v.bulkCellMv !== undefined && reset.cellMv <= v.bulkCellMv) {
+    fail(['voltage', 'socReset', 'cellMv'], 'must be above voltage.bulkCellMv (§2A)');
+  }
+  // §2A config check: a reset voltage the charge current never reaches keeps the pack out of
+  // float for good. Only when the reset is switched on; the defaults leave it off.
+  if (reset.afterDays !== null && below(reset.cellMv, s.chargeStopCellMv)) {
+    fail(['voltage', 'socReset', 'cellMv'], 'must be below chargeStopCellMv when the SoC reset is on');
+  }
+  const chargeTable = s.tables.chargeVsMaxCellMv;
+  if (
+    reset.afterDays !== null &&
+    reset.cellMv !== undefined &&
+    chargeTable.points !== undefined &&
+    lookup({ mode: chargeTable.mode, points: chargeTable.points }, reset.cellMv - 1, 'rising') === 0
+  ) {
+    fail(['tables', 'chargeVsMaxCellMv'], 'must allow charge current below voltage.socReset.cellMv');
+  }
+  if (s.forceCharge.stopSocPct <= s.forceCharge.startSocPct) {
+    fail(['forceCharge', 'stopSocPct'], 'must be above forceCharge.startSocPct (hysteresis)');
+  }
+  const { startCellMv, stopCellMv } = s.forceCharge;
+  if (startCellMv !== null && stopCellMv !== null && stopCellMv <= startCellMv) {
+    fail(['forceCharge', 'stopCellMv'], 'must be above forceCharge.startCellMv (hysteresis)');
+  }
+  return issues;
+}
+
+/**
+ * The settings of a LiFePO4 pack with no BMS settings known: the schema tests and the pure policy
+ * tests use it; the bridge resolves its settings per BMS (battery-policy.ts).
+ */
+export const controlSettingsSchema = controlConfigSchema
+  .transform((c): ControlSettings => resolveControlSettings(c, CHEMISTRY_PRESETS.lifepo4))
+  .superRefine((s, ctx) => {
+    for (const issue of settingsIssues(s)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  });
+
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null) {

@@ -16,7 +16,17 @@ import { assign, enqueueActions, setup } from 'xstate';
 import type { LogFn } from '../bms/poller';
 import { backoffDelayMs, type Clock } from '../clock';
 import type { RunnableConfig } from '../config/schema';
-import { createControlState, createRecoveringControlState, stepControl, type ControlOutput, type ControlState } from '../control';
+import {
+  createControlState,
+  createRecoveringControlState,
+  resolveBatteryPolicy,
+  stepControl,
+  batteryPolicyKey,
+  type BatteryPolicy,
+  type ControlOutput,
+  type ControlState,
+} from '../control';
+import { PROFILES } from '../protocol/can';
 import { hasAlarm, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
 import type { ByteLink, CanBus } from '../transport/types';
 import { bmsPollerActor, canLinkActor, type CanLinkCommand, type IoEvent } from './actors';
@@ -41,21 +51,82 @@ export interface BridgeContext {
   snapshot: BmsSnapshot | null;
   control: ControlState;
   output: ControlOutput | null;
+  /** Chemistry, resolved settings and contradictions for the BMS settings last seen. */
+  policy: BatteryPolicy | null;
   busMode: BusMode;
   canUp: boolean;
   canFailures: number;
   /** Limits and flags in the last frame set sent (to send any decrease at once). */
   transmitted: TransmittedLimits | null;
+  /** When the last frame set was handed to the CAN link (the profile's inhibit time runs from it). */
+  lastSentAtMs: number | null;
+  /** A set is scheduled for the end of the inhibit time (TX.INHIBIT_OVER). */
+  sendPending: boolean;
   /** Consecutive valid snapshots without active protection, counted in fault. */
   validStreak: number;
   faultReason: string | null;
 }
 
-/** SHUTDOWN: the process is stopping (SIGINT/SIGTERM). */
-export type BridgeEvent = IoEvent | { type: 'SHUTDOWN' };
+/**
+ * SHUTDOWN: the process is stopping (SIGINT/SIGTERM). TX.INHIBIT_OVER: the profile's minimum
+ * interval since the last set has passed, a deferred set may go.
+ */
+export type BridgeEvent = IoEvent | { type: 'SHUTDOWN' } | { type: 'TX.INHIBIT_OVER' };
 
 function activeFaultAlarms(snapshot: BmsSnapshot, faultOn: readonly JkAlarmName[]): JkAlarmName[] {
   return faultOn.filter((name) => hasAlarm(snapshot, name));
+}
+
+/** The policy for this snapshot's BMS settings: the context's while they are unchanged. */
+function policyFor(context: BridgeContext, snapshot: BmsSnapshot): BatteryPolicy {
+  const key = batteryPolicyKey(snapshot.settings, snapshot.cellsMv.length);
+  if (context.policy?.key === key) return context.policy;
+  const { config } = context;
+  const windows = PROFILES[config.can.profile].limitWindows;
+  return resolveBatteryPolicy(
+    { chemistry: config.battery.chemistry, control: config.control, inverter: windows && { profile: config.can.profile, ...windows } },
+    snapshot.settings,
+    snapshot.cellsMv.length,
+  );
+}
+
+/** Why this snapshot must not pass limits: a configured protection alarm or a contradiction. */
+function faultCause(context: BridgeContext, snapshot: BmsSnapshot): string | null {
+  const alarms = activeFaultAlarms(snapshot, context.config.bms.faultOnAlarms);
+  if (alarms.length > 0) return `BMS protection: ${alarms.join(', ')}`;
+  const { problems } = policyFor(context, snapshot);
+  return problems.length > 0 ? `settings contradict: ${problems.join('; ')}` : null;
+}
+
+type TransmitPlan = { kind: 'none' } | { kind: 'defer'; waitMs: number } | { kind: 'send'; set: NonNullable<ReturnType<typeof busFrames>> };
+
+/**
+ * Whether a frame set goes now, at the end of the inhibit time, or not at all. onlyIfDecreased:
+ * only a set that lowers a limit or clears an enable flag (the policy's decreases go at once).
+ */
+function planTransmit(context: BridgeContext, onlyIfDecreased: boolean): TransmitPlan {
+  const set = busFrames(context);
+  if (set === null || !context.canUp) return { kind: 'none' };
+  if (onlyIfDecreased) {
+    const last = context.transmitted;
+    if (last === null) return { kind: 'none' };
+    const decreased =
+      set.limits.chargeCurrentLimitA < last.chargeCurrentLimitA ||
+      set.limits.dischargeCurrentLimitA < last.dischargeCurrentLimitA ||
+      (last.chargeEnable && !set.limits.chargeEnable) ||
+      (last.dischargeEnable && !set.limits.dischargeEnable);
+    if (!decreased) return { kind: 'none' };
+  }
+  const waitMs = inhibitLeftMs(context);
+  if (waitMs === 0) return { kind: 'send', set };
+  return context.sendPending ? { kind: 'none' } : { kind: 'defer', waitMs };
+}
+
+/** Time left of the profile's inhibit time (SMA 200 ms per id, §5.1); 0 = a set may go now. */
+function inhibitLeftMs(context: BridgeContext): number {
+  const minMs = PROFILES[context.config.can.profile].minFrameIntervalMs ?? 0;
+  if (context.lastSentAtMs === null || minMs === 0) return 0;
+  return Math.max(0, context.lastSentAtMs + minMs - context.ports.clock.now());
 }
 
 export const bridgeMachine = setup({
@@ -78,19 +149,19 @@ export const bridgeMachine = setup({
       backoffDelayMs(context.canFailures, context.config.can.reconnectInitialMs, context.config.can.reconnectMaxMs),
   },
   guards: {
-    protectionActive: ({ context, event }) =>
-      event.type === 'BMS.SNAPSHOT' && activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).length > 0,
+    protectionActive: ({ context, event }) => event.type === 'BMS.SNAPSHOT' && faultCause(context, event.snapshot) !== null,
     recoveryComplete: ({ context, event }) =>
       event.type === 'BMS.SNAPSHOT' &&
-      activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).length === 0 &&
+      faultCause(context, event.snapshot) === null &&
       context.validStreak + 1 >= context.config.state.recoverAfter,
     silenceEnabled: ({ context }) => context.config.state.silenceAfterMs > 0,
   },
   actions: {
     applySnapshot: assign(({ context, event }) => {
       if (event.type !== 'BMS.SNAPSHOT') return {};
-      const step = stepControl(context.control, event.snapshot, event.atMs, context.config.control);
-      return { snapshot: event.snapshot, control: step.state, output: step.output };
+      const policy = policyFor(context, event.snapshot);
+      const step = stepControl(context.control, event.snapshot, event.atMs, policy.settings);
+      return { snapshot: event.snapshot, policy, control: step.state, output: step.output };
     }),
     /**
      * Entering connected. With the first data ever (no snapshot yet) the policy's limits apply at
@@ -101,41 +172,32 @@ export const bridgeMachine = setup({
     }),
     countRecovery: assign({
       validStreak: ({ context, event }) =>
-        event.type === 'BMS.SNAPSHOT' && activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).length === 0
-          ? context.validStreak + 1
-          : 0,
+        event.type === 'BMS.SNAPSHOT' && faultCause(context, event.snapshot) === null ? context.validStreak + 1 : 0,
     }),
     resetRecovery: assign({ validStreak: 0 }),
     setFaultReason: assign({
       faultReason: ({ context, event }) => {
-        if (event.type === 'BMS.SNAPSHOT')
-          return `BMS protection: ${activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).join(', ')}`;
+        if (event.type === 'BMS.SNAPSHOT') return faultCause(context, event.snapshot);
         if (event.type === 'BMS.IMPLAUSIBLE') return `implausible BMS data: ${event.problems.join('; ')}`;
         return `no valid BMS data for ${context.config.state.staleAfterMs + context.config.state.faultAfterMs} ms`;
       },
     }),
     clearFaultReason: assign({ faultReason: null }),
     setBusMode: assign({ busMode: (_, params: { mode: BusMode }) => params.mode }),
-    /** Send the frame set for the current bus mode, if the bus is up and the mode sends anything. */
-    transmit: enqueueActions(({ context, enqueue }) => {
-      const set = busFrames(context);
-      if (set === null || !context.canUp) return;
-      enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
-      enqueue.assign({ transmitted: set.limits });
-    }),
-    /** Issue 3: "A limit decrease is transmitted at once, not at the next period." */
-    transmitIfDecreased: enqueueActions(({ context, enqueue }) => {
-      const set = busFrames(context);
-      const last = context.transmitted;
-      if (set === null || !context.canUp || last === null) return;
-      const decreased =
-        set.limits.chargeCurrentLimitA < last.chargeCurrentLimitA ||
-        set.limits.dischargeCurrentLimitA < last.dischargeCurrentLimitA ||
-        (last.chargeEnable && !set.limits.chargeEnable) ||
-        (last.dischargeEnable && !set.limits.dischargeEnable);
-      if (!decreased) return;
-      enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
-      enqueue.assign({ transmitted: set.limits });
+    /**
+     * Send the frame set for the current bus mode, if the bus is up and the mode sends anything;
+     * within the profile's inhibit time, at its end instead (built then, from the newest data).
+     */
+    transmit: enqueueActions(({ context, enqueue }, params: { onlyIfDecreased: boolean } | undefined) => {
+      // Issue 3: "A limit decrease is transmitted at once, not at the next period" (onlyIfDecreased).
+      const plan = planTransmit(context, params?.onlyIfDecreased === true);
+      if (plan.kind === 'defer') {
+        enqueue.raise({ type: 'TX.INHIBIT_OVER' }, { delay: plan.waitMs, id: 'inhibit' });
+        enqueue.assign({ sendPending: true });
+      } else if (plan.kind === 'send') {
+        enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: plan.set.frames } satisfies CanLinkCommand);
+        enqueue.assign({ transmitted: plan.set.limits, lastSentAtMs: context.ports.clock.now(), sendPending: false });
+      }
     }),
     /**
      * On shutdown, a bridge that was passing limits sends one zero-limit set so the inverter stops
@@ -146,7 +208,7 @@ export const bridgeMachine = setup({
       const set = busFrames({ ...context, busMode: 'stale' });
       if (set === null) return;
       enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
-      enqueue.assign({ busMode: 'none' as BusMode, transmitted: set.limits });
+      enqueue.assign({ busMode: 'none' as BusMode, transmitted: set.limits, lastSentAtMs: context.ports.clock.now() });
     }),
     markCanUp: assign({ canUp: true, canFailures: 0 }),
     markCanDown: assign(({ context }) => ({ canUp: false, canFailures: context.canFailures + 1, transmitted: null })),
@@ -160,14 +222,20 @@ export const bridgeMachine = setup({
     snapshot: null,
     control: createControlState(),
     output: null,
+    policy: null,
     busMode: 'none',
     canUp: false,
     canFailures: 0,
     transmitted: null,
+    lastSentAtMs: null,
+    sendPending: false,
     validStreak: 0,
     faultReason: null,
   }),
-  on: { SHUTDOWN: { actions: 'transmitShutdown' } },
+  on: {
+    SHUTDOWN: { actions: 'transmitShutdown' },
+    'TX.INHIBIT_OVER': { actions: [assign({ sendPending: false }), 'transmit'] },
+  },
   invoke: {
     id: 'bmsPoller',
     src: 'bmsPoller',
@@ -202,7 +270,7 @@ export const bridgeMachine = setup({
           on: {
             'BMS.SNAPSHOT': [
               { guard: 'protectionActive', target: 'fault', actions: ['applySnapshot', 'setFaultReason'] },
-              { target: '.fresh', actions: ['applySnapshot', 'transmitIfDecreased'] },
+              { target: '.fresh', actions: ['applySnapshot', { type: 'transmit', params: { onlyIfDecreased: true } }] },
             ],
             'BMS.IMPLAUSIBLE': { target: 'fault', actions: 'setFaultReason' },
           },

@@ -7,7 +7,7 @@
  * Pure: the chart calls it from its transmit actions.
  */
 import type { RunnableConfig } from '../config/schema';
-import { stoppedChargeVoltageV, type ControlOutput } from '../control';
+import { CHEMISTRY_PRESETS, mapJkAlarms, stoppedChargeVoltageV, type BatteryPolicy, type ControlOutput } from '../control';
 import { PROFILES } from '../protocol/can';
 import type { BatteryState, CellExtremes } from '../protocol/can/battery-state';
 import type { CanFrame } from '../protocol/can/frame';
@@ -27,13 +27,15 @@ export interface BusInputs {
   busMode: BusMode;
   snapshot: BmsSnapshot | null;
   output: ControlOutput | null;
+  /** The settings the output was computed with (set together with it). */
+  policy: BatteryPolicy | null;
   config: RunnableConfig;
 }
 
 export function busFrames(inputs: BusInputs): { frames: CanFrame[]; limits: TransmittedLimits; state: BatteryState } | null {
-  const { busMode, snapshot, output, config } = inputs;
-  if (busMode === 'none' || snapshot === null || output === null) return null;
-  const state = batteryStateFor(busMode, snapshot, output, config);
+  const { busMode, snapshot, output, policy, config } = inputs;
+  if (busMode === 'none' || snapshot === null || output === null || policy === null) return null;
+  const state = batteryStateFor(busMode, snapshot, output, policy, config);
   return {
     frames: PROFILES[config.can.profile].encode(state),
     state,
@@ -50,14 +52,19 @@ export function batteryStateFor(
   mode: Exclude<BusMode, 'none'>,
   snapshot: BmsSnapshot,
   output: ControlOutput,
+  policy: BatteryPolicy,
   config: RunnableConfig,
 ): BatteryState {
   const identity = config.can.identity;
+  const codec = PROFILES[config.can.profile];
+  const dvlWindow = codec.limitWindows?.dischargeVoltageV;
   const measured: BatteryState = {
     chargeVoltageV: output.chargeVoltageV,
     chargeCurrentLimitA: output.chargeCurrentLimitA,
     dischargeCurrentLimitA: output.dischargeCurrentLimitA,
-    dischargeVoltageV: output.dischargeVoltageV,
+    // At the nearest edge of what the inverter accepts: outside it, SMA keeps its older (default
+    // 41 V) value (§5.1); the policy's DCL still stops discharge (battery-policy.ts logs the note).
+    dischargeVoltageV: dvlWindow === undefined ? output.dischargeVoltageV : Math.min(dvlWindow[1], Math.max(dvlWindow[0], output.dischargeVoltageV)),
     socPct: output.socPct,
     // JK reports no SoH; estimate it from cycles as Uksa007 does (field-survey.md §2C:
     // 100 · (1 − cycles / 6000)), never below 0.
@@ -67,13 +74,14 @@ export function batteryStateFor(
     currentA: snapshot.currentMa / 1000,
     // 0x356 temperature = the warmer battery sensor (spec §11); the MOSFET sensor is not a cell.
     temperatureC: Math.max(snapshot.t1TempC, snapshot.t2TempC),
-    alarms: output.alarms,
-    warnings: output.warnings,
+    // Where a one-direction protection trip goes is the inverter's choice (control/alarms.ts).
+    ...mapJkAlarms(snapshot, config.can.bmsProtections ?? codec.bmsProtections),
     requests: output.requests,
     identity: {
-      manufacturer: identity.manufacturer ?? PROFILES[config.can.profile].defaultManufacturer,
+      manufacturer: identity.manufacturer ?? codec.defaultManufacturer,
       moduleCount: identity.moduleCount,
       capacityAh: identity.capacityAh ?? snapshot.settings.capacityAh,
+      nominalVoltageV: (snapshot.cellsMv.length * CHEMISTRY_PRESETS[policy.chemistry ?? 'lifepo4'].nominalCellMv) / 1000,
       firmwareMajor: identity.firmwareMajor,
       firmwareMinor: identity.firmwareMinor,
     },
@@ -83,7 +91,7 @@ export function batteryStateFor(
 
   const stopped = {
     ...measured,
-    chargeVoltageV: stoppedChargeVoltageV(snapshot, config.control, output),
+    chargeVoltageV: stoppedChargeVoltageV(snapshot, policy.settings, output),
     chargeCurrentLimitA: config.control.stop.currentA,
     dischargeCurrentLimitA: config.control.stop.currentA,
     requests: { chargeEnable: false, dischargeEnable: false, forceChargeI: false, forceChargeII: false, fullCharge: false },

@@ -50,6 +50,11 @@ export interface BatteryIdentity {
   moduleCount: number;
   /** 0x35F / 0x379 installed capacity. */
   capacityAh: number;
+  /**
+   * Nominal pack voltage (cells × the chemistry's nominal cell voltage); not on the wire, it turns
+   * capacityAh into energy (Goodwe module count, §4). Absent: a 16 S LiFePO4 pack (51.2 V).
+   */
+  nominalVoltageV?: number;
   /** 0x35F firmware version bytes (major, minor). */
   firmwareMajor: number;
   firmwareMinor: number;
