@@ -10,7 +10,7 @@
  * Pure; resolved again whenever the BMS settings that matter here change (batteryPolicyKey).
  */
 import type { JkSettings } from '../protocol/jk/snapshot';
-import { CHEMISTRY_PRESETS, chemistryMismatch, inferChemistry, type Chemistry } from './chemistry';
+import { CHEMISTRY_PRESETS, chemistryMismatch, fittedPreset, inferChemistry, type Chemistry } from './chemistry';
 import { presetKeysUsed, resolveControlSettings, settingsIssues, type ControlConfig, type ControlSettings, type PresetKey } from './settings';
 
 export type ChemistrySetting = 'auto' | Chemistry;
@@ -70,8 +70,7 @@ export function resolveBatteryPolicy(input: BatteryPolicyInput, bms: WindowSetti
     if (mismatch !== null) problems.push(mismatch);
   }
   // Without a chemistry the LiFePO4 points stand in, only to build the zero-limit frames.
-  const preset = CHEMISTRY_PRESETS[chemistry ?? 'lifepo4'];
-  const settings = resolveControlSettings(input.control, preset, bms.cellUvpMv);
+  const settings = resolveControlSettings(input.control, fittedPreset(CHEMISTRY_PRESETS[chemistry ?? 'lifepo4'], bms));
   const fromPreset = new Set<PresetKey>(presetKeysUsed(input.control));
   const named = (k: PresetKey, value: number) =>
     `control.${k} ${mv(value)}${fromPreset.has(k) && chemistry !== null ? ` (${chemistry} preset)` : ''}`;

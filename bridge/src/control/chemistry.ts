@@ -5,8 +5,8 @@
  * Presets. LiFePO4 is dbus-serialbattery's default set (field-survey.md §2A). NMC and LTO keep the
  * same shape (bulk, float, stop points and a cell-voltage table ending at the stop point) around
  * the "full at rest" and maximum cell voltages YamBMS uses for each chemistry (§2B: Li-ion 3.90 /
- * 4.20 V, LTO 2.55 / 2.85 V), kept below the common JK OVP settings (NMC 4.15-4.20 V, LTO 2.80-2.85
- * V) so that a stock BMS setting never contradicts them.
+ * 4.20 V, LTO 2.55 / 2.85 V); fittedPreset moves them inside the BMS's own OVP/UVP (real NMC
+ * captures set OVP 4.05, 4.15 and 4.20 V), so a stock BMS setting never contradicts a preset.
  *
  * Inference. The JK 0xAF battery type is unreliable on real units (issue 11), so the chemistry is
  * read from the cell OVP (0x90) and UVP (0x93) a user has set: each chemistry's usable window is far
@@ -23,7 +23,6 @@ export type TablePoint = [number, number];
 /** The chemistry-dependent points of the policy, per cell. */
 export interface ChemistryPoints {
   chargeStopCellMv: number;
-  /** The lowest discharge stop; never closer than UVP_MARGIN_MV above the BMS UVP (see below). */
   dischargeStopCellMv: number;
   bulkCellMv: number;
   floatCellMv: number;
@@ -43,10 +42,12 @@ export interface ChemistryPreset extends ChemistryPoints {
 }
 
 /**
- * A preset discharge stop sits at least this far above the BMS cell UVP, so the bridge stops the
- * inverter before the BMS opens its MOSFET (a JK with UVP 3.0 V on LiFePO4 stops discharge at
- * 3.1 V, not at the preset's 2.8 V where the BMS would already have cut off).
+ * A preset charge stop sits at least this far below the BMS cell OVP, and a preset discharge stop
+ * at least UVP_MARGIN_MV above its UVP, so the bridge stops the inverter before the BMS opens a
+ * MOSFET. dbus-serialbattery advises 0.05-0.10 V between the top charge voltage and OVP (§2A);
+ * with bulk 50 mV below the charge stop, bulk ends up 100 mV below OVP.
  */
+export const OVP_MARGIN_MV = 50;
 export const UVP_MARGIN_MV = 100;
 
 export const CHEMISTRY_PRESETS: Readonly<Record<Chemistry, ChemistryPreset>> = {
@@ -69,13 +70,13 @@ export const CHEMISTRY_PRESETS: Readonly<Record<Chemistry, ChemistryPreset>> = {
     nominalCellMv: 3600,
     ovpRangeMv: [3950, 4350],
     uvpRangeMv: [2500, 3600],
-    chargeStopCellMv: 4100,
+    chargeStopCellMv: 4150,
     dischargeStopCellMv: 3200,
-    bulkCellMv: 4050,
-    floatCellMv: 3950,
+    bulkCellMv: 4100,
+    floatCellMv: 4000,
     cvlFloorCellMv: 3500,
-    socResetCellMv: 4080,
-    chargeVsMaxCellMv: [[4100, 0], [4050, 0.005], [4025, 0.05], [4000, 0.25], [3950, 1]],
+    socResetCellMv: 4120,
+    chargeVsMaxCellMv: [[4150, 0], [4100, 0.005], [4075, 0.05], [4050, 0.25], [4000, 1]],
     dischargeVsMinCellMv: [[3200, 0], [3250, 0.005], [3300, 0.05], [3400, 0.25], [3500, 1]],
   },
   lto: {
@@ -93,6 +94,33 @@ export const CHEMISTRY_PRESETS: Readonly<Record<Chemistry, ChemistryPreset>> = {
     dischargeVsMinCellMv: [[1900, 0], [1950, 0.005], [2000, 0.05], [2100, 0.25], [2200, 1]],
   },
 };
+
+/**
+ * The preset fitted to the BMS's own window, so a stock JK setting never contradicts it:
+ * - charge side: when the preset charge stop is not OVP_MARGIN_MV below the cell OVP, the charge
+ *   stop, bulk, float, SoC-reset voltage and the charge table move down together by the shortfall
+ *   (the taper keeps its shape under the top; a 14 S NMC pack with OVP 4.05 V charges to 3.95 V);
+ * - discharge side: when the preset discharge stop is not UVP_MARGIN_MV above the cell UVP, the
+ *   stop rises to it and the table starts there at 0, keeping its points above (the LiFePO4 knee
+ *   stays where the cells have it: a JK with UVP 3.0 V stops discharge at 3.1 V, full current
+ *   from 3.19 V, instead of 2.8 V where the BMS would already have cut off).
+ */
+export function fittedPreset(preset: ChemistryPoints, bms: Pick<JkSettings, 'cellOvpMv' | 'cellUvpMv'>): ChemistryPoints {
+  const down = Math.min(0, bms.cellOvpMv - OVP_MARGIN_MV - preset.chargeStopCellMv);
+  const dischargeStop = Math.max(preset.dischargeStopCellMv, bms.cellUvpMv + UVP_MARGIN_MV);
+  const above = preset.dischargeVsMinCellMv.filter(([mv]) => mv > dischargeStop);
+  return {
+    ...preset,
+    chargeStopCellMv: preset.chargeStopCellMv + down,
+    bulkCellMv: preset.bulkCellMv + down,
+    floatCellMv: preset.floatCellMv + down,
+    socResetCellMv: preset.socResetCellMv + down,
+    chargeVsMaxCellMv: preset.chargeVsMaxCellMv.map(([mv, f]): TablePoint => [mv + down, f]),
+    dischargeStopCellMv: dischargeStop,
+    dischargeVsMinCellMv:
+      dischargeStop === preset.dischargeStopCellMv ? preset.dischargeVsMinCellMv : [[dischargeStop, 0], ...above],
+  };
+}
 
 const BATTERY_TYPE_NAMES: Record<number, Chemistry> = { 0: 'lifepo4', 1: 'nmc', 2: 'lto' };
 

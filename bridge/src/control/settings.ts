@@ -6,7 +6,7 @@
  * CellMv = per cell, PackMv = whole pack, A, S (seconds), Pct.
  */
 import { z } from 'zod';
-import { CHEMISTRY_PRESETS, UVP_MARGIN_MV, type ChemistryPoints, type TablePoint } from './chemistry';
+import { CHEMISTRY_PRESETS, type ChemistryPoints, type TablePoint } from './chemistry';
 import { lookup } from './table';
 
 /** Per-cell millivolts. Integer and bounded so that a value written in volts (3.45) is refused. */
@@ -228,10 +228,7 @@ export const controlConfigSchema = z
   .object({
     /** No charge current while any cell is at or above this (ARCHITECTURE invariant 1); preset unless given. */
     chargeStopCellMv: cellMv.optional(),
-    /**
-     * No discharge current while any cell is at or below this (invariant 3); unless given, the
-     * preset's, but at least UVP_MARGIN_MV above the BMS cell UVP (chemistry.ts).
-     */
+    /** No discharge current while any cell is at or below this (invariant 3); preset unless given. */
     dischargeStopCellMv: cellMv.optional(),
     current: currentSchema.prefault({}),
     tables: tablesSchema.prefault({}),
@@ -292,18 +289,13 @@ export function presetKeysUsed(c: ControlConfig): PresetKey[] {
   return PRESET_KEYS.filter((key) => given[key] === undefined);
 }
 
-/**
- * Fills every point the config leaves open from the preset. bmsCellUvpMv (when known) raises a
- * preset discharge stop to UVP_MARGIN_MV above it; an explicit one is never changed.
- */
-export function resolveControlSettings(c: ControlConfig, preset: ChemistryPoints, bmsCellUvpMv: number | null = null): ControlSettings {
+/** Fills every point the config leaves open from the preset; an explicit point is never changed. */
+export function resolveControlSettings(c: ControlConfig, preset: ChemistryPoints): ControlSettings {
   const copy = (points: readonly TablePoint[]): TablePoint[] => points.map(([x, y]): TablePoint => [x, y]);
-  const presetDischargeStop =
-    bmsCellUvpMv === null ? preset.dischargeStopCellMv : Math.max(preset.dischargeStopCellMv, bmsCellUvpMv + UVP_MARGIN_MV);
   return {
     ...c,
     chargeStopCellMv: c.chargeStopCellMv ?? preset.chargeStopCellMv,
-    dischargeStopCellMv: c.dischargeStopCellMv ?? presetDischargeStop,
+    dischargeStopCellMv: c.dischargeStopCellMv ?? preset.dischargeStopCellMv,
     voltage: {
       ...c.voltage,
       bulkCellMv: c.voltage.bulkCellMv ?? preset.bulkCellMv,
