@@ -32,6 +32,7 @@ export const BRIDGE_PROFILE_FOR: Record<InverterProfileName, BridgeProfileName> 
   'pylon-lv': 'pylon-lv',
   deye: 'pylon-lv',
   'goodwe-lv': 'goodwe-lv',
+  sofar: 'pylon-lv',
   'sma-si': 'sma-si',
   victron: 'victron',
   none: 'pylon-lv',
