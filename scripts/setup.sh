@@ -2,12 +2,16 @@
 # One-time set-up of a fresh machine: the system tools the rig and tests use, then npm packages.
 #   socat      pseudo-terminal pairs for the virtual BMS and the SLCAN-over-pty inverter link
 #   can-utils  candump/cansend for real-interface checks (the vcan VM runner installs qemu itself)
+#   mosquitto  the real MQTT broker the observer tests and scenarios start on their own ports
+#   chromium   the real headless browser (puppeteer-core drives /usr/bin/chromium; nothing downloads one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v socat >/dev/null || need+=(socat)
 command -v candump >/dev/null || need+=(can-utils)
+[ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then
     echo "setup: please install ${need[*]} with your package manager" >&2

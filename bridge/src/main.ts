@@ -4,7 +4,20 @@
  */
 import { loadConfig, USAGE } from './config/load';
 import { createLogger } from './logging';
+import { startObservers } from './observers';
 import { startBridge } from './runtime';
+
+/** package.json's version, for Home Assistant's device info (dist/bridge/src → ../../../package.json). */
+function packageVersion(): string {
+  for (const relative of ['../../package.json', '../../../package.json']) {
+    try {
+      return (require(relative) as { version: string }).version;
+    } catch {
+      // not at this depth: ts-node runs from bridge/src, the build from dist/bridge/src
+    }
+  }
+  return 'unknown';
+}
 
 function main(): void {
   const loaded = loadConfig(process.argv.slice(2));
@@ -23,12 +36,18 @@ function main(): void {
   }
   const log = createLogger(loaded.config.log);
   const bridge = startBridge(loaded.config, log);
+  const observers = startObservers(loaded.config, bridge, log, packageVersion());
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
     log.info(`${signal} received, stopping`);
-    bridge.stop().then(
+    // The bridge first (its zero-limit set must leave), then the observers say offline.
+    bridge
+      .stop()
+      .then(() => observers)
+      .then((o) => o.stop())
+      .then(
       () => process.exit(0),
       (err: Error) => {
         log.error({ err: err.message }, 'stop failed');

@@ -6,7 +6,11 @@ import type { Logger } from 'pino';
 import { createActor, type SnapshotFrom } from 'xstate';
 import { systemClock, type Clock } from './clock';
 import type { RunnableConfig } from './config/schema';
+import type { BridgeCommand } from './control/commands';
 import { bridgeMachine, type BridgePorts } from './machine/bridge-machine';
+import { recordSentFrames } from './status/frame-log';
+import { StatusHub } from './status/hub';
+import { bridgeStatus } from './status/model';
 import { createBmsLink, createCanBus } from './transport/spec';
 import type { CanBus } from './transport/types';
 
@@ -18,13 +22,18 @@ export type BridgeSnapshot = SnapshotFrom<typeof bridgeMachine>;
 export interface RunningBridge {
   /** Sends one zero-limit frame set (if the bus is up), then stops every actor and closes the links. */
   stop(): Promise<void>;
+  /** What the observers read (MQTT, web page, /metrics); written on every change of the chart. */
+  readonly hub: StatusHub;
+  /** A validated command from a person; logged with its source, applied with the next snapshot. */
+  command(command: BridgeCommand, source: string): void;
 }
 
 export function startBridge(config: RunnableConfig, log: Logger, clock: Clock = systemClock): RunningBridge {
   let canBus: CanBus | null = null;
+  const hub = new StatusHub(config.web, clock.now.bind(clock));
   const ports: BridgePorts = {
     createBmsLink: () => createBmsLink(config.bms.link, { baudRate: config.bms.baudRate }),
-    createCanBus: () => (canBus = createCanBus(config.can.bus, { log })),
+    createCanBus: () => (canBus = recordSentFrames(createCanBus(config.can.bus, { log }), hub)),
     clock,
     log,
   };
@@ -48,13 +57,23 @@ export function startBridge(config: RunnableConfig, log: Logger, clock: Clock = 
       if (line !== lastLine) {
         lastLine = line;
         log.info({ state: snapshot.value }, line);
+        hub.event('info', line);
       }
+      hub.update(bridgeStatus(snapshot.value, snapshot.context, clock.now()));
     },
     error: (err) => log.error({ err }, 'bridge state machine failed'),
   });
   actor.start();
 
   return {
+    hub,
+    command(command, source) {
+      const expiry = command.expiresInS === undefined ? '' : ` for ${command.expiresInS} s`;
+      const text = `command ${command.command}${expiry} from ${source}`;
+      log.info({ command, source }, text);
+      hub.event('warn', text);
+      actor.send({ type: 'COMMAND', command, source, atMs: clock.now() });
+    },
     async stop() {
       actor.send({ type: 'SHUTDOWN' });
       actor.stop();

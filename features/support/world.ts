@@ -93,6 +93,8 @@ export class RigWorld extends World<RigParameters> {
         phase: { absorptionS: 5 * this.scale },
       },
       log: { level: 'info' },
+      // Scenarios run bridges side by side: no page on the default port unless a scenario asks.
+      web: { listen: 'off' },
     };
   }
 

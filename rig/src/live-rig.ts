@@ -14,6 +14,7 @@
  * stopped cleanly, else 1 (a CI smoke test); 1 on a start-up error; 2 on bad arguments.
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -54,8 +55,15 @@ at the prompt, or from another terminal with node dist/rig/src/ctl.js <port> <li
 
 /** The solar surplus the inverter offers from the start: the battery charges at once. */
 const SOLAR_W = 3000;
-/** The bridge's config file: a poll every 500 ms, a frame set every second, defaults otherwise. */
-const BRIDGE_CONFIG: BridgeConfigInput = { bms: { pollIntervalMs: 500 }, can: { periodMs: 1000 } };
+/**
+ * The bridge's config file: a poll every 500 ms, a frame set every second, the web page on its
+ * default address with commands on behind a fresh token (printed), defaults otherwise.
+ */
+const bridgeConfig = (webToken: string): BridgeConfigInput => ({
+  bms: { pollIntervalMs: 500 },
+  can: { periodMs: 1000 },
+  web: { commands: true, token: webToken },
+});
 
 function parseCli(argv: string[]) {
   const { values } = parseArgs({
@@ -121,7 +129,9 @@ function followBridge(bridge: BridgeProcess, say: (text: string) => void): () =>
   let lastRegions = '';
   const timer = setInterval(() => {
     for (const line of bridge.logs.slice(seen)) {
-      if (line.state !== undefined && regions(line) !== lastRegions) {
+      if (line.msg.startsWith('web page at ')) {
+        say(`bridge: ${line.msg}  ← open it in a browser`);
+      } else if (line.state !== undefined && regions(line) !== lastRegions) {
         lastRegions = regions(line);
         say(`bridge: ${line.msg}`);
       } else if (line.level >= 40) {
@@ -177,8 +187,10 @@ async function main(cli: Cli): Promise<number> {
   let bms: VirtualBms;
   let inverter: VirtualInverter;
   let bridge: BridgeProcess;
+  let webToken: string;
   try {
-    await writeFile(configPath, stringify(BRIDGE_CONFIG));
+    webToken = randomBytes(12).toString('hex');
+    await writeFile(configPath, stringify(bridgeConfig(webToken)));
     // Read by the bridge's own loader, so the checker judges the bridge by exactly what it runs with.
     const loaded = loadConfig(bridgeArgs);
     if (!loaded.ok) throw new Error(`the bridge would refuse its config:\n${loaded.problems.join('\n')}`);
@@ -249,6 +261,7 @@ async function main(cli: Cli): Promise<number> {
       `sim-bms: ${profile.name} (${profile.description}), SoC ${cli.soc} %, battery time ×${cli.timeScale}`,
       `sim-inverter: ${inverter.profile.label}, offering ${SOLAR_W} W of solar`,
       `bridge: node dist/bridge/src/main.js ${bridgeArgs.join(' ')}`,
+      `bridge web page: commands take the token ${webToken}`,
     ],
     render: () => [...renderBridge(bridge, (Date.now() - startedAt) / 1000), ...renderStatus(bms), ...renderView(inverter, origin)],
     statusLine: () => statusLines().join('\n'),

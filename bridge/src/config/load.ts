@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { CHEMISTRY_PRESETS } from '../control/chemistry';
 import { resolveControlSettings, settingsIssues } from '../control/settings';
 import { parseBmsLinkSpec, parseCanSpec, type SpecResult } from '../transport/spec';
-import { bridgeConfigSchema, type RunnableConfig } from './schema';
+import { bridgeConfigSchema, type BridgeConfig, type RunnableConfig } from './schema';
 
 export const USAGE = `Usage: npm run bridge -- --bms <device|tcp://host:port> --can <socketcan:IFACE|slcan:PATH[@bitrate]|stdout> [options]
 
@@ -136,12 +136,31 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
       problems.push(line(`control.${issue.path.join('.')}`, `${issue.message} (battery.chemistry ${config.battery.chemistry})`));
     }
   }
-  for (const section of ['bms', 'can'] as const) {
+  for (const section of ['bms', 'can', 'mqtt'] as const) {
     if (config[section].reconnectInitialMs > config[section].reconnectMaxMs)
       problems.push(line(`${section}.reconnectInitialMs`, `must not exceed ${section}.reconnectMaxMs`));
   }
+  problems.push(...observerProblems(config, line));
   if (problems.length > 0) return { ok: false, cli, problems };
   return { ok: true, cli, config: config as RunnableConfig };
+}
+
+/** The web server's and MQTT's security defaults (README "Security defaults"). */
+function observerProblems(config: BridgeConfig, line: (key: string, message: string) => string): string[] {
+  const problems: string[] = [];
+  const { web, mqtt } = config;
+  if (web.listen !== 'off' && !isLoopbackListen(web.listen) && web.token === undefined && !web.allowUnauthenticated)
+    problems.push(line('web.listen', `${web.listen} is reachable beyond this machine: set web.token, or web.allowUnauthenticated: true for a read-only page open to the network`));
+  if (web.commands && web.token === undefined) problems.push(line('web.commands', 'needs web.token (commands change what the inverter is told)'));
+  if (web.commands && web.listen === 'off') problems.push(line('web.commands', 'needs the web server (web.listen is off)'));
+  if (mqtt.commands && mqtt.url === undefined) problems.push(line('mqtt.commands', 'needs mqtt.url'));
+  return problems;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only processes on this machine can connect. */
+export function isLoopbackListen(listen: string): boolean {
+  const host = listen.slice(0, listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function readYamlTree(path: string, readFile: (path: string) => string): { ok: true; tree: Tree } | { ok: false; problems: string[] } {
@@ -164,7 +183,7 @@ function readYamlTree(path: string, readFile: (path: string) => string): { ok: t
   }
   const value: unknown = doc.toJS();
   if (value === null || value === undefined) return { ok: true, tree: {} };
-  if (typeof value !== 'object' || Array.isArray(value)) return { ok: false, problems: [`${path}: expected a mapping of sections (bms, can, state, control, log)`] };
+  if (typeof value !== 'object' || Array.isArray(value)) return { ok: false, problems: [`${path}: expected a mapping of sections (name, bms, can, state, control, log, mqtt, web, commands)`] };
   return { ok: true, tree: value as Tree };
 }
 

@@ -139,14 +139,77 @@ const batterySchema = z
   .strict()
   .prefault({});
 
+/** Names a bridge in MQTT topics, Home Assistant and the web page: letters, digits, - and _. */
+const bridgeName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1-64 letters, digits, - or _ (it becomes an MQTT topic level)');
+
+const mqttSchema = z
+  .object({
+    /** mqtt://host[:port] or mqtts://host[:port]; absent = no MQTT. */
+    url: z
+      .string()
+      .regex(/^mqtts?:\/\/[^\s/]+(:\d+)?\/?$/, 'expected mqtt://host[:port] or mqtts://host[:port]')
+      .optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    /** Default jk-can-bridge-<name>. */
+    clientId: z.string().min(1).optional(),
+    /** Default jk-can-bridge/<name>. */
+    baseTopic: z.string().regex(/^[^#+\s]+[^/#+\s]$/, 'expected a topic without wildcards or a trailing /').optional(),
+    /** State is published on change, at most once per period (retained). */
+    periodMs: ms(100, 5000),
+    /** Home Assistant MQTT discovery (https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery). */
+    discovery: z
+      .object({ enabled: z.boolean().default(true), prefix: z.string().min(1).default('homeassistant') })
+      .strict()
+      .prefault({}),
+    /** Accept commands on <base>/command (off by default: MQTT can then steer the battery). */
+    commands: z.boolean().default(false),
+    reconnectInitialMs: ms(100, 1000),
+    reconnectMaxMs: ms(100, 60000),
+  })
+  .strict()
+  .prefault({});
+
+const webSchema = z
+  .object({
+    /** host:port of the status page and /metrics; "off" = no web server. */
+    listen: z
+      .string()
+      .regex(/^(off|(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5})$/, 'expected host:port (e.g. 127.0.0.1:8080) or off')
+      .default('127.0.0.1:8080'),
+    /** Bearer token for anything that changes state; required when listening beyond loopback. */
+    token: z.string().min(16, 'a token needs at least 16 characters').optional(),
+    /** Listen beyond loopback without a token (read-only page and /metrics open to the network). */
+    allowUnauthenticated: z.boolean().default(false),
+    /** Accept commands from the page (needs web.token). */
+    commands: z.boolean().default(false),
+    /** Charts keep this much history in memory. */
+    historyHours: z.number().positive().max(48).default(6),
+    historySampleS: z.number().int().min(1).max(600).default(10),
+  })
+  .strict()
+  .prefault({});
+
+/** Commands from MQTT or the web page: the longest expiry a command may ask for. */
+const commandsSchema = z
+  .object({ maxExpiryS: z.number().int().min(60).max(7 * 86_400).default(86_400) })
+  .strict()
+  .prefault({});
+
 export const bridgeConfigSchema = z
   .object({
+    name: bridgeName.default('bridge'),
     battery: batterySchema,
     bms: bmsSchema,
     can: canSchema,
     state: stateSchema,
     control: controlConfigSchema.prefault({}),
     log: logSchema,
+    mqtt: mqttSchema,
+    web: webSchema,
+    commands: commandsSchema,
   })
   .strict();
 

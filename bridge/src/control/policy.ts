@@ -8,6 +8,7 @@ import { chargeMosfetOn, dischargeMosfetOn, type BmsSnapshot } from '../protocol
 import { mapJkAlarms } from './alarms';
 import { dischargeVoltageMv, maxChargeVoltageV } from './battery-policy';
 import { cvlTarget, nextPhase, type ChargePhase, type PhaseState } from './charge-voltage';
+import { denyReason, isActive, noCommands, type Commands } from './commands';
 import { chargeCurrentTarget, dischargeCurrentTarget, type CurrentTarget } from './current-limit';
 import { formatA } from './format';
 import { initialRiseLimiterState, limitRise, type RiseLimiterState, type RiseStatus } from './limiter';
@@ -125,6 +126,7 @@ export function stepControl(
   snapshot: BmsSnapshot,
   nowMs: number,
   settings: ControlSettings,
+  commands: Commands = noCommands,
 ): { state: ControlState; output: ControlOutput } {
   const s = settings;
   const r = readingsOf(snapshot);
@@ -155,8 +157,9 @@ export function stepControl(
   });
 
   // Currents (§2A): minimum over the limiters, then the recovery hold, ramp and restart threshold.
-  const chargeTarget = chargeCurrentTarget(snapshot, r, s);
-  const dischargeTarget = dischargeCurrentTarget(snapshot, r, s);
+  // A person's deny command is one more limiter at 0 A (commands.ts): more conservative only.
+  const chargeTarget = withDeny(chargeCurrentTarget(snapshot, r, s), 'charge', commands.denyCharge, nowMs);
+  const dischargeTarget = withDeny(dischargeCurrentTarget(snapshot, r, s), 'discharge', commands.denyDischarge, nowMs);
   const ccl = limitCurrent(state.ccl, chargeTarget, s.current.maxChargeA, s.current.chargeRecovery, nowMs, previousMs);
   const dcl = limitCurrent(
     state.dcl,
@@ -182,6 +185,7 @@ export function stepControl(
   const chargeEnable = chargeMosfetOn(snapshot) && ccl.value > 0;
   const dischargeEnable = dischargeMosfetOn(snapshot) && dcl.value > 0;
   const forceCharge = forceChargeWanted(state.forceCharge, snapshot.socPct, r.minCellMv, s.forceCharge);
+  const forceChargeRequested = forceCharge || isActive(commands.forceCharge, nowMs);
 
   const output: ControlOutput = {
     chargeVoltageV: chargeVoltageMv / 1000,
@@ -201,8 +205,8 @@ export function stepControl(
       dischargeEnable,
       // Both bits: Pylon uses II then I as SoC falls and Sol-Ark/LuxPower swap their names (§3.2),
       // so every inverter that reads either sees the request. Never without charge being allowed.
-      forceChargeI: forceCharge && chargeEnable,
-      forceChargeII: forceCharge && chargeEnable,
+      forceChargeI: forceChargeRequested && chargeEnable,
+      forceChargeII: forceChargeRequested && chargeEnable,
       fullCharge: false,
     },
     reasons: { chargeVoltage: chargeVoltageReason, chargeCurrent: ccl.reason, dischargeCurrent: dcl.reason },
@@ -223,3 +227,6 @@ export function stepControl(
   };
 }
 
+function withDeny(target: CurrentTarget, direction: 'charge' | 'discharge', command: Commands['denyCharge'], nowMs: number): CurrentTarget {
+  return isActive(command, nowMs) && target.limitA > 0 ? { ...target, limitA: 0, reason: denyReason(direction, command) } : target;
+}

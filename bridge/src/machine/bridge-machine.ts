@@ -26,6 +26,7 @@ import {
   type ControlOutput,
   type ControlState,
 } from '../control';
+import { applyCommand, noCommands, type BridgeCommand, type Commands } from '../control/commands';
 import { PROFILES } from '../protocol/can';
 import { hasAlarm, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
 import type { ByteLink, CanBus } from '../transport/types';
@@ -65,13 +66,20 @@ export interface BridgeContext {
   /** Consecutive valid snapshots without active protection, counted in fault. */
   validStreak: number;
   faultReason: string | null;
+  /** A person's commands (MQTT, web page): conservative inputs of the policy, applied with the next snapshot. */
+  commands: Commands;
 }
 
 /**
- * SHUTDOWN: the process is stopping (SIGINT/SIGTERM). TX.INHIBIT_OVER: the profile's minimum
- * interval since the last set has passed, a deferred set may go.
+ * SHUTDOWN: the process is stopping (SIGINT/SIGTERM). COMMAND: validated, from MQTT or the web
+ * page. TX.INHIBIT_OVER: the profile's minimum interval since the last set has passed, a deferred
+ * set may go.
  */
-export type BridgeEvent = IoEvent | { type: 'SHUTDOWN' } | { type: 'TX.INHIBIT_OVER' };
+export type BridgeEvent =
+  | IoEvent
+  | { type: 'SHUTDOWN' }
+  | { type: 'COMMAND'; command: BridgeCommand; source: string; atMs: number }
+  | { type: 'TX.INHIBIT_OVER' };
 
 function activeFaultAlarms(snapshot: BmsSnapshot, faultOn: readonly JkAlarmName[]): JkAlarmName[] {
   return faultOn.filter((name) => hasAlarm(snapshot, name));
@@ -160,7 +168,7 @@ export const bridgeMachine = setup({
     applySnapshot: assign(({ context, event }) => {
       if (event.type !== 'BMS.SNAPSHOT') return {};
       const policy = policyFor(context, event.snapshot);
-      const step = stepControl(context.control, event.snapshot, event.atMs, policy.settings);
+      const step = stepControl(context.control, event.snapshot, event.atMs, policy.settings, context.commands);
       return { snapshot: event.snapshot, policy, control: step.state, output: step.output };
     }),
     /**
@@ -183,6 +191,10 @@ export const bridgeMachine = setup({
       },
     }),
     clearFaultReason: assign({ faultReason: null }),
+    applyCommand: assign({
+      commands: ({ context, event }) =>
+        event.type === 'COMMAND' ? applyCommand(context.commands, event.command, event.source, event.atMs) : context.commands,
+    }),
     setBusMode: assign({ busMode: (_, params: { mode: BusMode }) => params.mode }),
     /**
      * Send the frame set for the current bus mode, if the bus is up and the mode sends anything;
@@ -231,9 +243,11 @@ export const bridgeMachine = setup({
     sendPending: false,
     validStreak: 0,
     faultReason: null,
+    commands: noCommands,
   }),
   on: {
     SHUTDOWN: { actions: 'transmitShutdown' },
+    COMMAND: { actions: 'applyCommand' },
     'TX.INHIBIT_OVER': { actions: [assign({ sendPending: false }), 'transmit'] },
   },
   invoke: {

@@ -214,7 +214,7 @@ describe('the file itself', () => {
 
   it('a file that is not a mapping of sections', () => {
     expect(problems(['--config', 'f.yaml', ...LINKS], { 'f.yaml': '- bms\n- can\n' })).toEqual([
-      'f.yaml: expected a mapping of sections (bms, can, state, control, log)',
+      'f.yaml: expected a mapping of sections (name, bms, can, state, control, log, mqtt, web, commands)',
     ]);
   });
 
@@ -260,5 +260,34 @@ describe('deploy/bridge.example.yaml', () => {
     expect(text).toMatch(new RegExp(`#.*${inverter}: ${leaf}: ${value}`));
     const c = config(['--config', SAMPLE, '--set', `${setting}=${value}`], { [SAMPLE]: text });
     expect(c.control.stop).toMatchObject({ [leaf as string]: value });
+  });
+});
+
+describe('observers: security defaults', () => {
+  it('web page on 127.0.0.1:8080, MQTT off, commands off', () => {
+    const c = config(LINKS);
+    expect(c.web).toMatchObject({ listen: '127.0.0.1:8080', allowUnauthenticated: false, commands: false });
+    expect(c.mqtt.url).toBeUndefined();
+    expect(c.mqtt.commands).toBe(false);
+  });
+
+  it('listening beyond loopback needs a token or an explicit allowUnauthenticated', () => {
+    expect(problems([...LINKS, '--set', 'web.listen=0.0.0.0:8080'])).toEqual([
+      '--set web.listen=0.0.0.0:8080: web.listen: 0.0.0.0:8080 is reachable beyond this machine: set web.token, or web.allowUnauthenticated: true for a read-only page open to the network',
+    ]);
+    expect(config([...LINKS, '--set', 'web.listen=0.0.0.0:8080', '--set', 'web.token=0123456789abcdef0123']).web.listen).toBe('0.0.0.0:8080');
+    expect(config([...LINKS, '--set', 'web.listen="[::]:80"', '--set', 'web.allowUnauthenticated=true']).web.listen).toBe('[::]:80');
+    expect(config([...LINKS, '--set', 'web.listen="[::1]:8080"']).web.listen).toBe('[::1]:8080');
+  });
+
+  it('commands need their channel and, on the web, a token', () => {
+    expect(problems([...LINKS, '--set', 'web.commands=true'])).toEqual(['--set web.commands=true: web.commands: needs web.token (commands change what the inverter is told)']);
+    expect(problems([...LINKS, '--set', 'mqtt.commands=true'])).toEqual(['--set mqtt.commands=true: mqtt.commands: needs mqtt.url']);
+  });
+
+  it('refuses a broker URL that is not mqtt:// or mqtts://, a short token and a bad name', () => {
+    expect(problems([...LINKS, '--set', 'mqtt.url=http://broker:1883'])[0]).toContain('mqtt.url: expected mqtt://host[:port] or mqtts://host[:port]');
+    expect(problems([...LINKS, '--set', 'web.token=short'])[0]).toContain('web.token: a token needs at least 16 characters');
+    expect(problems([...LINKS, '--set', 'name=my bridge'])[0]).toContain('name: expected 1-64 letters');
   });
 });

@@ -29,7 +29,7 @@ export function testConfig(overrides: BridgeConfigInput = {}): RunnableConfig {
   const merged: Record<string, unknown> = {};
   for (const source of [TEST_TIMING, overrides] as Record<string, unknown>[]) {
     for (const [section, value] of Object.entries(source)) {
-      merged[section] = { ...(merged[section] as object), ...(value as object) };
+      merged[section] = typeof value === 'object' ? { ...(merged[section] as object), ...(value as object) } : value;
     }
   }
   return bridgeConfigSchema.parse(merged) as RunnableConfig;
