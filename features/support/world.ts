@@ -145,11 +145,17 @@ export class RigWorld extends World<RigParameters> {
     return loaded.config;
   }
 
-  /** Starts the real bridge entry point and waits for the inverter to hear its first frame set. */
-  async startBridge(): Promise<void> {
+  /** Starts the real bridge entry point without waiting for anything. */
+  startBridgeProcess(): BridgeProcess {
     if (this.bridge) this.previousBridges.push(this.bridge);
     this.bridge = new BridgeProcess(this.bridgeArgs());
-    const connected = await this.bridge.waitForState('bms', 'connected', this.ms(10_000));
+    return this.bridge;
+  }
+
+  /** Starts the real bridge entry point and waits for the inverter to hear its first frame set. */
+  async startBridge(): Promise<void> {
+    const bridge = this.startBridgeProcess();
+    const connected = await bridge.waitForState('bms', 'connected', this.ms(10_000));
     this.marks.set('event', connected.atMs);
   }
 

@@ -77,7 +77,7 @@ export const CHEMISTRY_PRESETS: Readonly<Record<Chemistry, ChemistryPreset>> = {
     cvlFloorCellMv: 3500,
     socResetCellMv: 4120,
     chargeVsMaxCellMv: [[4150, 0], [4100, 0.005], [4075, 0.05], [4050, 0.25], [4000, 1]],
-    dischargeVsMinCellMv: [[3200, 0], [3250, 0.005], [3300, 0.05], [3400, 0.25], [3500, 1]],
+    dischargeVsMinCellMv: [[3200, 0], [3250, 0.005], [3300, 0.05], [3350, 0.25], [3450, 1]],
   },
   lto: {
     name: 'lto',

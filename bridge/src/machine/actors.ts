@@ -47,6 +47,13 @@ export const bmsPollerActor = fromCallback<{ type: 'NONE' }, BmsPollerInput>(({ 
 export interface CanLinkInput {
   bus: CanBus;
   log: LogFn;
+  clock: Clock;
+  /**
+   * Shortest time between two frames of one id on the wire (the profile's inhibit time, SMA
+   * 200 ms, inverter-can-protocols.md §5.1); 0 = none. Measured from when the previous frame of
+   * that id was acknowledged, so a set the transport delayed cannot end up closer to the next.
+   */
+  minFrameIntervalMs: number;
 }
 
 /**
@@ -56,7 +63,8 @@ export interface CanLinkInput {
  * over have been sent.
  */
 export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input, sendBack, receive }) => {
-  const { bus, log } = input;
+  const { bus, log, clock, minFrameIntervalMs } = input;
+  const sentAtMs = new Map<number, number>();
   let active = true;
   let reportedDown = false;
   let queue: Promise<void> = Promise.resolve();
@@ -81,8 +89,11 @@ export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input,
         // Frames already handed over still go out after stop (the shutdown set); only a
         // failed bus ends the queue.
         if (reportedDown) return;
+        const waitMs = minFrameIntervalMs === 0 ? 0 : (sentAtMs.get(frame.id) ?? -Infinity) + minFrameIntervalMs - clock.now();
+        if (waitMs > 0) await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), waitMs));
         try {
           await bus.send(frame);
+          if (minFrameIntervalMs > 0) sentAtMs.set(frame.id, clock.now());
         } catch (err) {
           down(err as Error);
           return;

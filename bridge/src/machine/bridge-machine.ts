@@ -130,7 +130,11 @@ function planTransmit(context: BridgeContext, onlyIfDecreased: boolean): Transmi
   return context.sendPending ? { kind: 'none' } : { kind: 'defer', waitMs };
 }
 
-/** Time left of the profile's inhibit time (SMA 200 ms per id, §5.1); 0 = a set may go now. */
+/**
+ * Time left of the profile's inhibit time (SMA 200 ms per id, §5.1) since the last set was handed
+ * over; 0 = a set may go now. The set is built when it may go, from the newest data; the CAN link
+ * actor keeps the same spacing on the wire, from each frame's acknowledgement.
+ */
 function inhibitLeftMs(context: BridgeContext): number {
   const minMs = PROFILES[context.config.can.profile].minFrameIntervalMs ?? 0;
   if (context.lastSentAtMs === null || minMs === 0) return 0;
@@ -338,7 +342,12 @@ export const bridgeMachine = setup({
           invoke: {
             id: 'canLink',
             src: 'canLink',
-            input: ({ context }) => ({ bus: context.ports.createCanBus(), log: context.ports.log }),
+            input: ({ context }) => ({
+              bus: context.ports.createCanBus(),
+              log: context.ports.log,
+              clock: context.ports.clock,
+              minFrameIntervalMs: PROFILES[context.config.can.profile].minFrameIntervalMs ?? 0,
+            }),
           },
           initial: 'opening',
           states: {
