@@ -32,7 +32,7 @@ export function startBridge(config: RunnableConfig, log: Logger, clock: Clock = 
   let canBus: CanBus | null = null;
   const hub = new StatusHub(config.web, clock.now.bind(clock));
   const ports: BridgePorts = {
-    createBmsLink: () => createBmsLink(config.bms.link, { baudRate: config.bms.baudRate }),
+    createBmsLink: () => createBmsLink(config.bms.packs[0].link, { baudRate: config.bms.packs[0].baudRate }),
     createCanBus: () => (canBus = recordSentFrames(createCanBus(config.can.bus, { log }), hub)),
     clock,
     log,
@@ -93,8 +93,10 @@ export function statusLine(snapshot: BridgeSnapshot): string {
   const name = (v: string | Record<string, string>): string =>
     typeof v === 'string' ? v : Object.entries(v).map(([k, sub]) => `${k}/${sub}`).join(',');
   const parts = [`bms ${name(value.bms)}`, `inverter ${value.inverter}`, `can ${name(value.can)}`];
-  const { output, faultReason, busMode } = snapshot.context;
-  if (busMode === 'normal' && output !== null) {
+  const { output, faultReason, busMode, hv } = snapshot.context;
+  if (busMode === 'normal' && hv.sleeping) {
+    parts.push('asleep at the inverter\'s request: CCL 0 A, DCL 0 A, charge/discharge forbidden');
+  } else if (busMode === 'normal' && output !== null) {
     parts.push(
       `CVL ${output.chargeVoltageV.toFixed(1)} V (${output.reasons.chargeVoltage})`,
       `CCL ${output.chargeCurrentLimitA.toFixed(1)} A (${output.reasons.chargeCurrent})`,
@@ -104,5 +106,9 @@ export function statusLine(snapshot: BridgeSnapshot): string {
     parts.push('CCL 0 A, DCL 0 A, charge/discharge disabled');
   }
   if (faultReason !== null) parts.push(`fault: ${faultReason}`);
+  if (hv.lastCommand !== null) {
+    const what = [hv.lastCommand.charge ? 'charge' : '', hv.lastCommand.discharge ? 'discharge' : ''].filter(Boolean).join('+');
+    parts.push(`inverter sent ${what} command (not acted on)`);
+  }
   return parts.join(' · ');
 }

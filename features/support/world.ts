@@ -18,14 +18,15 @@ import type { BridgeConfigInput, RunnableConfig } from '../../bridge/src/config/
 import type { BatteryStatePatch } from '../../bridge/src/protocol/can';
 import { createCanBus } from '../../bridge/src/transport/spec';
 import type { CanBus } from '../../bridge/src/transport/types';
-import { loadProfile, withCellCount } from '../../sim-bms/src/profile';
+import type { VirtualBank } from '../../sim-bms/src/bank';
+import { loadProfile, withCapacity, withCellCount } from '../../sim-bms/src/profile';
 import type { VirtualBms } from '../../sim-bms/src/virtual-bms';
 import { patchOf, type FrameRecord } from '../../sim-inverter/src/checker';
 import type { InverterProfileName } from '../../sim-inverter/src/profiles';
 import { SlcanPtyEndpoint } from '../../sim-inverter/src/slcan-pty';
 import type { VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
 import { BridgeProcess } from '../../rig/src/bridge-process';
-import { BRIDGE_PROFILE_FOR, serveVirtualBms, startVirtualInverter } from '../../rig/src/rig-setup';
+import { BRIDGE_PROFILE_FOR, serveVirtualBank, serveVirtualBms, startVirtualInverter } from '../../rig/src/rig-setup';
 
 export interface RigParameters {
   /** 'slcan-pty': SLCAN framing over a socat pty (no privileges); 'vcan': real SocketCAN. */
@@ -40,6 +41,8 @@ export class RigWorld extends World<RigParameters> {
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'jk-rig-'));
   readonly scale: number;
   bms?: VirtualBms;
+  /** Several packs in parallel (issue 12), instead of `bms`. */
+  bank?: VirtualBank;
   inverter?: VirtualInverter;
   bridge?: BridgeProcess;
   /** Earlier bridge processes of this scenario (restarts), kept for their logs. */
@@ -66,6 +69,16 @@ export class RigWorld extends World<RigParameters> {
 
   get bmsLink(): string {
     return path.join(this.dir, 'bms');
+  }
+
+  /** Every BMS link the bridge opens: the one pack's, or each pack's of a bank (bms-1, bms-2, ...). */
+  get bmsLinks(): string[] {
+    return this.bank === undefined ? [this.bmsLink] : this.bank.packs.map((_, i) => path.join(this.dir, `bms-${i + 1}`));
+  }
+
+  /** Every virtual BMS of the scenario. */
+  get allBms(): VirtualBms[] {
+    return this.bank?.packs ?? (this.bms === undefined ? [] : [this.bms]);
   }
 
   get canSpec(): string {
@@ -103,6 +116,25 @@ export class RigWorld extends World<RigParameters> {
     const profile = cells === undefined ? base : withCellCount(base, cells);
     const bms = await serveVirtualBms({ profile, socPct, link: this.bmsLink, timeScale });
     this.bms = bms;
+    this.recordCells(bms);
+  }
+
+  /**
+   * A bank of packs in parallel on one DC bus: pack i at socPcts[i] with capacities[i] Ah (the
+   * profile's capacity when not given), each its own seed so their cells differ.
+   */
+  async createBank(profileName: string, socPcts: number[], capacities: number[] = [], timeScale = 1): Promise<void> {
+    const base = loadProfile(profileName);
+    const packs = socPcts.map((socPct, i) => {
+      const profile = capacities[i] === undefined ? base : withCapacity(base, capacities[i]);
+      return { profile: { ...profile, seed: base.seed + i }, socPct };
+    });
+    const links = packs.map((_, i) => path.join(this.dir, `bms-${i + 1}`));
+    this.bank = await serveVirtualBank({ packs, links, timeScale });
+    for (const pack of this.bank.packs) this.recordCells(pack);
+  }
+
+  private recordCells(bms: VirtualBms): void {
     bms.on('served', () => {
       const cells = bms.measure().cellsMv;
       this.cellHistory.maxCellMv = Math.max(this.cellHistory.maxCellMv, ...cells);
@@ -112,7 +144,8 @@ export class RigWorld extends World<RigParameters> {
   }
 
   async createInverter(profile: InverterProfileName): Promise<void> {
-    if (this.bms === undefined) throw new Error('create the battery before the inverter');
+    const battery = this.bank ?? this.bms;
+    if (battery === undefined) throw new Error('create the battery before the inverter');
     this.inverterProfile = profile;
     if (this.parameters.transport === 'vcan') {
       this.inverterBus = createCanBus(`socketcan:${this.vcanInterface}`);
@@ -123,7 +156,7 @@ export class RigWorld extends World<RigParameters> {
     this.inverter = await startVirtualInverter({
       profile,
       bus: this.inverterBus,
-      bms: this.bms,
+      bms: battery,
       config: this.loadedBridgeConfig(),
       transportFaults: this.slcan,
     });
@@ -133,7 +166,8 @@ export class RigWorld extends World<RigParameters> {
   bridgeArgs(): string[] {
     const configPath = path.join(this.dir, 'bridge.yaml');
     writeFileSync(configPath, stringify(this.bridgeConfig()));
-    const args = ['--config', configPath, '--bms', this.bmsLink, '--can', this.canSpec, '--profile', BRIDGE_PROFILE_FOR[this.inverterProfile]];
+    const links = this.bmsLinks.flatMap((link) => ['--bms', link]);
+    const args = ['--config', configPath, ...links, '--can', this.canSpec, '--profile', BRIDGE_PROFILE_FOR[this.inverterProfile]];
     for (const [key, value] of this.settings) args.push('--set', `${key}=${value}`);
     return args;
   }
@@ -228,6 +262,7 @@ export class RigWorld extends World<RigParameters> {
     await this.slcan?.close();
     if (this.parameters.transport === 'vcan') await this.inverterBus?.close();
     await this.bms?.stop();
+    await this.bank?.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,5 @@
 /**
- * npm start -- [--profile <name|file>] [--soc <pct>] [--inverter <profile>] [--time-scale <x>]
+ * npm start -- [--profile <name|file>] [--soc <pct>] [--packs <n>] [--inverter <profile>] [--time-scale <x>]
  *              [--scenario <file>] [--control-port <n>] [--duration <time>] [--no-view]
  *
  * The whole rig in one terminal, for a newcomer and for CI smoke tests: the virtual JK BMS on a
@@ -23,6 +23,7 @@ import { stringify } from 'yaml';
 import { systemClock } from '../../bridge/src/clock';
 import { loadConfig } from '../../bridge/src/config/load';
 import type { BridgeConfigInput } from '../../bridge/src/config/schema';
+import { bankStatus, type VirtualBank } from '../../sim-bms/src/bank';
 import { listProfiles, loadProfile } from '../../sim-bms/src/profile';
 import { bmsStatusLine, renderStatus } from '../../sim-bms/src/view';
 import type { VirtualBms } from '../../sim-bms/src/virtual-bms';
@@ -33,13 +34,14 @@ import type { VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
 import { BridgeProcess, stateName, type BridgeLogLine } from './bridge-process';
 import { CommandError, CommandSet, expectArgs, parseDurationMs, type RigCommand } from '../../sim-kit/src/commands';
 import { numberOption, runCli, startConsole, UsageError, type LiveConsole } from '../../sim-kit/src/console';
-import { BRIDGE_PROFILE_FOR, serveVirtualBms, startVirtualInverter } from './rig-setup';
+import { BRIDGE_PROFILE_FOR, serveVirtualBank, serveVirtualBms, startVirtualInverter } from './rig-setup';
 import { loadTimeline } from '../../sim-kit/src/timeline';
 
 const USAGE = `usage: npm start -- [options]     (after a build: node dist/rig/src/live-rig.js [options])
   sim-bms → the real bridge → sim-inverter on socat ptys, with a live view of all three.
   --profile <name|file> battery profile (default jk-16s-280ah; known: ${listProfiles().join(', ')})
   --soc <pct>           initial state of charge (default 40)
+  --packs <n>           n packs in parallel on one DC bus, each its own BMS and pty (default 1)
   --inverter <name>     ${INVERTER_PROFILE_NAMES.join(' | ')} (default pylon-lv); the bridge uses its codec
   --time-scale <x>      battery model seconds per real second (default 30, so the SoC visibly moves)
   --scenario <file>     play a timeline (scenarios/*.yaml; bms: and inverter: steps) from the start
@@ -49,6 +51,7 @@ const USAGE = `usage: npm start -- [options]     (after a build: node dist/rig/s
   --no-view             no live view and no status lines (the prompt stays)
 at the prompt, or from another terminal with node dist/rig/src/ctl.js <port> <line>:
   bms <command>         e.g. bms cell 5 3600mV, bms silent 10s, bms help
+                        with --packs: bms <n> <command>, e.g. bms 2 silent, bms 3 cell 5 3600mV
   inverter <command>    (or inv) e.g. inverter demand -20A, inverter heartbeat off, inverter help
   play <file>           e.g. play scenarios/demo-cell-runaway.yaml
   help, quit`;
@@ -71,6 +74,7 @@ function parseCli(argv: string[]) {
     options: {
       profile: { type: 'string', default: 'jk-16s-280ah' },
       soc: { type: 'string', default: '40' },
+      packs: { type: 'string', default: '1' },
       inverter: { type: 'string', default: 'pylon-lv' },
       'time-scale': { type: 'string', default: '30' },
       scenario: { type: 'string' },
@@ -92,6 +96,7 @@ function parseCli(argv: string[]) {
     help: values.help,
     profile: values.profile,
     soc: numberOption('soc', values.soc, 0, 100)!,
+    packs: numberOption('packs', values.packs, 1, 16)!,
     inverter: values.inverter,
     timeScale: numberOption('time-scale', values['time-scale'], 0.001, 10_000)!,
     scenario: values.scenario,
@@ -181,10 +186,11 @@ async function main(cli: Cli): Promise<number> {
     for (const stop of stops.splice(0).reverse()) await stop();
   };
   const configPath = path.join(dir, 'bridge.yaml');
-  const bmsLink = path.join(dir, 'bms');
+  // One pack: the link of old; a bank: one pty per pack, named like the bridge names them.
+  const bmsLinks = cli.packs === 1 ? [path.join(dir, 'bms')] : Array.from({ length: cli.packs }, (_, i) => path.join(dir, `bms-${i + 1}`));
   const canLink = path.join(dir, 'can');
-  const bridgeArgs = ['--config', configPath, '--bms', bmsLink, '--can', `slcan:${canLink}`, '--profile', BRIDGE_PROFILE_FOR[cli.inverter]];
-  let bms: VirtualBms;
+  const bridgeArgs = ['--config', configPath, ...bmsLinks.flatMap((link) => ['--bms', link]), '--can', `slcan:${canLink}`, '--profile', BRIDGE_PROFILE_FOR[cli.inverter]];
+  let bms: VirtualBms | VirtualBank;
   let inverter: VirtualInverter;
   let bridge: BridgeProcess;
   let webToken: string;
@@ -194,7 +200,15 @@ async function main(cli: Cli): Promise<number> {
     // Read by the bridge's own loader, so the checker judges the bridge by exactly what it runs with.
     const loaded = loadConfig(bridgeArgs);
     if (!loaded.ok) throw new Error(`the bridge would refuse its config:\n${loaded.problems.join('\n')}`);
-    bms = await serveVirtualBms({ profile, socPct: cli.soc, link: bmsLink, timeScale: cli.timeScale });
+    bms =
+      cli.packs === 1
+        ? await serveVirtualBms({ profile, socPct: cli.soc, link: bmsLinks[0], timeScale: cli.timeScale })
+        : await serveVirtualBank({
+            // Each pack its own seed: their cells spread differently, as real packs' do.
+            packs: bmsLinks.map((_, i) => ({ profile: { ...profile, seed: profile.seed + i }, socPct: cli.soc })),
+            links: bmsLinks,
+            timeScale: cli.timeScale,
+          });
     stops.push(() => bms.stop());
     const slcan = await SlcanPtyEndpoint.open({ link: canLink, clock: systemClock });
     stops.push(() => slcan.close());
@@ -215,7 +229,7 @@ async function main(cli: Cli): Promise<number> {
   /** The three at a glance: the log's status line and the summary at the end. */
   const statusLines = (): string[] => [
     `bridge    ${bridge.statusLines().at(-1)?.msg ?? 'starting'}`,
-    `bms       ${bmsStatusLine(bms)}`,
+    ...('packs' in bms ? bankStatus(bms.bus).map((line) => `bms       ${line}`) : [`bms       ${bmsStatusLine(bms)}`]),
     `inverter  ${renderStatusLine(inverter, origin)}`,
   ];
   // The commands run only once the console exists.
@@ -258,12 +272,16 @@ async function main(cli: Cli): Promise<number> {
     commands,
     promptLabel: 'rig> ',
     banner: [
-      `sim-bms: ${profile.name} (${profile.description}), SoC ${cli.soc} %, battery time ×${cli.timeScale}`,
+      `sim-bms: ${cli.packs === 1 ? '' : `${cli.packs} packs of `}${profile.name} (${profile.description}), SoC ${cli.soc} %, battery time ×${cli.timeScale}`,
       `sim-inverter: ${inverter.profile.label}, offering ${SOLAR_W} W of solar`,
       `bridge: node dist/bridge/src/main.js ${bridgeArgs.join(' ')}`,
       `bridge web page: commands take the token ${webToken}`,
     ],
-    render: () => [...renderBridge(bridge, (Date.now() - startedAt) / 1000), ...renderStatus(bms), ...renderView(inverter, origin)],
+    render: () => [
+      ...renderBridge(bridge, (Date.now() - startedAt) / 1000),
+      ...('packs' in bms ? bankStatus(bms.bus) : renderStatus(bms)),
+      ...renderView(inverter, origin),
+    ],
     statusLine: () => statusLines().join('\n'),
     view: cli.view,
     controlPort: cli.controlPort,

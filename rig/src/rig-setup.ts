@@ -18,6 +18,7 @@ import type { BridgeConfig, BridgeProfileName, RunnableConfig } from '../../brid
 import { maxChargeVoltageV, resolveBatteryPolicy, type ControlSettings } from '../../bridge/src/control';
 import type { BatteryStatePatch } from '../../bridge/src/protocol/can';
 import type { CanBus } from '../../bridge/src/transport/types';
+import { VirtualBank } from '../../sim-bms/src/bank';
 import { PtyLinkSource } from '../../sim-bms/src/links';
 import type { BatteryProfile } from '../../sim-bms/src/profile';
 import { VirtualBms } from '../../sim-bms/src/virtual-bms';
@@ -35,6 +36,7 @@ export const BRIDGE_PROFILE_FOR: Record<InverterProfileName, BridgeProfileName> 
   sofar: 'pylon-lv',
   'sma-si': 'sma-si',
   victron: 'victron',
+  'pylon-hv': 'pylon-hv',
   none: 'pylon-lv',
 };
 
@@ -73,11 +75,29 @@ export async function serveVirtualBms(options: VirtualBmsOnPty): Promise<Virtual
   return bms;
 }
 
+export interface VirtualBankOnPtys {
+  /** One entry per pack: its profile (capacities may differ) and initial SoC. */
+  packs: ReadonlyArray<{ profile: BatteryProfile; socPct: number }>;
+  /** Where the bridge opens each pack (`--bms <link>` once per pack), in pack order. */
+  links: readonly string[];
+  timeScale?: number;
+}
+
+/** Packs in parallel on one DC bus, each answering on its own fresh socat pty. */
+export async function serveVirtualBank(options: VirtualBankOnPtys): Promise<VirtualBank> {
+  const bank = new VirtualBank(
+    options.packs.map((p) => ({ profile: p.profile, initialSocPct: p.socPct })),
+    { timeScale: options.timeScale },
+  );
+  await bank.serve(options.links.map((link) => new PtyLinkSource(link)));
+  return bank;
+}
+
 export interface InverterOnBus {
   profile: InverterProfileName;
   bus: CanBus;
   /** The battery's truth for the checker and the sink of the inverter's current (closed loop). */
-  bms: VirtualBms;
+  bms: VirtualBms | VirtualBank;
   /** The config the bridge runs with, which the checker judges it by. */
   config: BridgeConfig;
   transportFaults?: TransportFaults;
@@ -88,10 +108,14 @@ export async function startVirtualInverter(options: InverterOnBus): Promise<Virt
   const inverter = new VirtualInverter({
     profile: options.profile,
     bus: options.bus,
-    truth: truthFromBms(options.bms),
+    // A bank is judged pack by pack, with the stale-pack rule the bridge is configured with.
+    truth:
+      options.bms instanceof VirtualBank
+        ? truthFromBms(options.bms.packs, { onPackLost: options.config.bms.onPackLost, staleAfterMs: options.config.state.staleAfterMs })
+        : truthFromBms(options.bms),
     sink: options.bms,
     transportFaults: options.transportFaults,
-    thresholds: checkerThresholds(options.config, options.bms.profile),
+    thresholds: checkerThresholds(options.config, (options.bms instanceof VirtualBank ? options.bms.packs[0] : options.bms).profile),
   });
   await inverter.start();
   return inverter;

@@ -122,6 +122,16 @@ export class BatteryModel {
     return this.cells.map((cell, i) => ocvMv(this.chemistry, this.cellSocPct(i)) + (this.currentMa * cell.resistanceMohm) / 1000);
   }
 
+  /** The pack's rested voltage: what it would show with no current (the DC bus splits by it). */
+  openCircuitMv(): number {
+    return this.cells.reduce((sum, _, i) => sum + ocvMv(this.chemistry, this.cellSocPct(i)), 0);
+  }
+
+  /** The series string's resistance, mΩ. */
+  get resistanceMohm(): number {
+    return this.cells.reduce((sum, cell) => sum + cell.resistanceMohm, 0);
+  }
+
   /** SoC by coulomb counting against the nominal capacity, as the JK reports it. */
   get socPct(): number {
     return clamp((100 * this.counterAh) / this.nominalAh, 0, 100);

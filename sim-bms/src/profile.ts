@@ -266,3 +266,9 @@ export function listProfiles(): string[] {
     return [];
   }
 }
+
+/** The same profile with another capacity (0xAA and 0xB9 follow), e.g. one pack of a mixed bank. */
+export function withCapacity(profile: BatteryProfile, capacityAh: number): BatteryProfile {
+  if (!(capacityAh > 0)) throw new Error(`capacity ${capacityAh} Ah must be positive`);
+  return { ...profile, capacityAh, settings: { ...profile.settings, capacityAh: Math.round(capacityAh), actualCapacityAh: Math.round(capacityAh) } };
+}

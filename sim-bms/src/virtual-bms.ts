@@ -51,6 +51,8 @@ export interface VirtualBmsOptions {
   timeScale?: number;
   /** Replaces Math.random for latency, chunking and garbage (deterministic tests). */
   random?: () => number;
+  /** Overrides of the profile's JK settings, e.g. each pack of a bank its own 0xBA manufacturer id. */
+  settings?: Partial<JkSettings>;
 }
 
 export type RequestOutcome = 'read' | 'pair' | 'write' | 'ignored';
@@ -123,7 +125,7 @@ export class VirtualBms extends EventEmitter<VirtualBmsEvents> {
     this.random = opts.random ?? Math.random;
     this.battery = new BatteryModel(opts.profile, opts.initialSocPct);
     this.protection = new ProtectionModel(opts.profile.protection);
-    this.settings = { ...opts.profile.settings };
+    this.settings = { ...opts.profile.settings, ...opts.settings };
     this.lastStepAtMs = this.clock.now();
     this.commands = createBmsCommands(this);
   }
@@ -182,7 +184,8 @@ export class VirtualBms extends EventEmitter<VirtualBmsEvents> {
     this.lastStepAtMs += ms;
   }
 
-  private catchUp(): void {
+  /** Runs the model up to the clock (the DC bus does so before it splits the current anew). */
+  catchUp(): void {
     const elapsed = this.clock.now() - this.lastStepAtMs;
     if (elapsed > 0) this.advance(elapsed);
   }

@@ -9,9 +9,10 @@
  * Pure: the caller feeds frames and ticks time (atMs on the same clock as BatteryTruth.atMs).
  */
 import { formatCanId, type CanFrame } from '../../bridge/src/protocol/can/frame';
-import { PROFILES, type BatteryStatePatch, type CanDecodeResult, type ProfileCodec } from '../../bridge/src/protocol/can';
+import { PROFILES, createPylonHvCodec, type BatteryStatePatch, type CanDecodeResult, type ProfileCodec } from '../../bridge/src/protocol/can';
 import { ListenerSet } from '../../bridge/src/transport/listeners';
 import type { Unsubscribe } from '../../bridge/src/transport/types';
+import { HvReplyTracker } from './hv-replies';
 import { PLAUSIBLE_PACK_VOLTAGE_V, PLAUSIBLE_TEMPERATURE_C, type CodecName, type InverterProfile } from './profiles';
 
 /** What the virtual battery really shows; sim-bms's last valid answer to the bridge. */
@@ -20,6 +21,9 @@ export interface ServedTruth {
   maxCellMv: number;
   minCellMv: number;
   packMv: number;
+  /** When the pack holding each extreme served it (a bank's packs answer at different times). */
+  maxCellAtMs?: number;
+  minCellAtMs?: number;
 }
 
 export interface BatteryTruth {
@@ -84,6 +88,13 @@ export const VIOLATION_RULES = [
   'soh-range',
   'voltage-range',
   'temperature-range',
+  // Pylon HV request/response (spec §7, hv-replies.ts).
+  'missing-reply',
+  'late-reply',
+  'unsolicited-reply',
+  'cell-range',
+  'inconsistent-frames',
+  'truth-mismatch',
 ] as const;
 export type ViolationRule = (typeof VIOLATION_RULES)[number];
 
@@ -122,6 +133,8 @@ export class Checker {
   private readonly records: FrameRecord[] = [];
   private readonly found: Violation[] = [];
   private readonly listeners = new ListenerSet<[Violation]>();
+  /** Pylon HV only: answers judged per request instead of a period. */
+  readonly replies: HvReplyTracker | null;
 
   // Invariant 5 bookkeeping: when each id of the frame set was last seen, when the current
   // stretch of uninterrupted transmission began, and which overdue ids were already reported.
@@ -139,11 +152,19 @@ export class Checker {
 
   constructor(options: CheckerOptions) {
     this.profile = options.profile;
-    this.codec = PROFILES[options.codec ?? options.profile.codec];
+    const hv = options.profile.pylonHv;
+    const codecName = options.codec ?? options.profile.codec;
+    // The inverter reads HV with its own variant setting, not the bridge's (a mis-set bridge must show).
+    this.codec = codecName === 'pylon-hv' && hv !== null ? createPylonHvCodec(hv.variant) : PROFILES[codecName];
     this.thresholds = options.thresholds;
     this.truth = options.truth;
     this.maxFrames = options.maxFrames ?? Number.POSITIVE_INFINITY;
-    this.frameIds = new Set(this.codec.frameIds);
+    // A request/response codec has no period: its answers are judged against the requests.
+    this.frameIds = new Set(this.codec.requestResponse ? [] : this.codec.frameIds);
+    this.replies =
+      this.codec.requestResponse && hv !== null
+        ? new HvReplyTracker({ variant: hv.variant, replyTimeoutMs: hv.replyTimeoutMs, report: (atMs, rule, detail, id) => this.report(atMs, rule, detail, id) })
+        : null;
   }
 
   /** Every recorded frame, oldest first. */
@@ -191,13 +212,20 @@ export class Checker {
     this.records.push(record);
     if (this.records.length > this.maxFrames) this.records.shift();
     if (decoded?.ok === true) this.checkPatch(decoded.patch, frame, atMs);
+    this.replies?.onReply(frame, decoded?.ok === true ? decoded.patch : undefined, atMs);
     return record;
+  }
+
+  /** A frame the inverter itself sent (Pylon HV: a request opens the wait for its answer). */
+  noteSent(frame: CanFrame, atMs: number): void {
+    this.replies?.noteSent(frame, atMs);
   }
 
   /** Lets time pass without a frame: periods and missing ids are judged here too. */
   tick(atMs: number): void {
     this.sampleTruth();
     this.checkTiming(atMs);
+    this.replies?.tick(atMs);
   }
 
   /**
@@ -207,6 +235,7 @@ export class Checker {
   resync(): void {
     this.lastAnyMs = null;
     this.reportedOverdue.clear();
+    this.replies?.resync();
   }
 
   private report(atMs: number, rule: ViolationRule, detail: string, id?: number): void {
@@ -218,7 +247,7 @@ export class Checker {
   /** Id-level rules, timing bookkeeping, then the codec; returns the codec's verdict. */
   private classify(frame: CanFrame, atMs: number): CanDecodeResult | null {
     const name = formatCanId(frame);
-    if (frame.ext === true) {
+    if (frame.ext === true && this.codec.requestResponse !== true) {
       // §1: the whole family is 11-bit; §6.1: "Extended frames (29-bit) seem to get ignored by Venus OS".
       this.report(atMs, 'extended-id', `29-bit id ${name}: the 0x35x family uses 11-bit ids (spec §1)`, frame.id);
       return null;
@@ -233,6 +262,9 @@ export class Checker {
     if (this.frameIds.has(frame.id)) this.noteSeen(frame.id, atMs);
 
     const decoded = this.codec.decode(frame);
+    if (!decoded.ok && decoded.code === 'UNKNOWN_ID' && this.codec.requestResponse === true) {
+      this.report(atMs, 'unexpected-id', `${frame.ext === true ? '' : '11-bit '}0x${name}: ${decoded.detail}`, frame.id);
+    }
     if (!decoded.ok && decoded.code === 'BAD_DLC') this.report(atMs, 'dlc', `0x${name}: ${decoded.detail}`, frame.id);
     if (!decoded.ok && decoded.code === 'BAD_VALUE') this.report(atMs, 'bad-value', `0x${name}: ${decoded.detail}`, frame.id);
     return decoded;
@@ -299,11 +331,12 @@ export class Checker {
   private sampleTruth(): void {
     const served = this.truth?.lastServed();
     if (served == null) return;
+    this.replies?.noteTruth(served);
     // The first served snapshot past a threshold starts the reaction clock; sampling happens at
     // every frame and tick, so at worst a snapshot between two samples starts it a little late.
-    if (served.maxCellMv >= this.thresholds.chargeStopCellMv) this.highCellSinceMs ??= served.atMs;
+    if (served.maxCellMv >= this.thresholds.chargeStopCellMv) this.highCellSinceMs ??= served.maxCellAtMs ?? served.atMs;
     else this.highCellSinceMs = null;
-    if (served.minCellMv <= this.thresholds.dischargeStopCellMv) this.lowCellSinceMs ??= served.atMs;
+    if (served.minCellMv <= this.thresholds.dischargeStopCellMv) this.lowCellSinceMs ??= served.minCellAtMs ?? served.atMs;
     else this.lowCellSinceMs = null;
   }
 
@@ -354,8 +387,9 @@ export class Checker {
       this.report(atMs, 'soh-range', `SOH ${patch.sohPct} % outside 0-100`, id);
     }
     const v = patch.voltageV;
-    if (v !== undefined && (v < PLAUSIBLE_PACK_VOLTAGE_V[0] || v > PLAUSIBLE_PACK_VOLTAGE_V[1])) {
-      this.report(atMs, 'voltage-range', `pack voltage ${fmt(v)} V is not a 48 V battery (spec §3.3, §10.3)`, id);
+    const window = p.packVoltageWindowV ?? PLAUSIBLE_PACK_VOLTAGE_V;
+    if (v !== undefined && (v < window[0] || v > window[1])) {
+      this.report(atMs, 'voltage-range', `pack voltage ${fmt(v)} V outside ${p.name}'s ${window[0]}-${window[1]} V (spec §3.3, §7, §10.3)`, id);
     }
     const temp = patch.temperatureC;
     if (temp !== undefined && (temp < PLAUSIBLE_TEMPERATURE_C[0] || temp > PLAUSIBLE_TEMPERATURE_C[1])) {

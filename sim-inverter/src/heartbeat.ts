@@ -2,12 +2,14 @@
  * What the virtual inverter transmits on its own, per profile (inverter-can-protocols.md §8):
  * Pylon/Goodwe 0x305 8×00 every second (§3.1), Deye 0x305 only as a reply to the battery's 0x356
  * with the occasional late reply (§8, YamBMS), SMA 0x305/0x306/0x307 with measured data every
- * second (§5.4), Victron GX 0x305/0x306/0x307 every second (§6.1), or nothing.
+ * second (§5.4), Victron GX 0x305/0x306/0x307 every second (§6.1), Pylon HV 0x4200 requests every
+ * poll period (§7: ensemble each time, equipment until answered and then every equipmentEveryMs,
+ * as Battery-Emulator's battery side asks 0x02 until it has the equipment data), or nothing.
  *
  * Faults: off (nothing is sent) and late (every heartbeat or reply comes this much later).
  */
 import type { Clock } from '../../bridge/src/clock';
-import { encodeInverterMessage, inverterHeartbeatFrames, type CanFrame } from '../../bridge/src/protocol/can';
+import { PYLON_HV_EQUIPMENT_IDS, encodeInverterMessage, encodePylonHvRequest, inverterHeartbeatFrames, type CanFrame } from '../../bridge/src/protocol/can';
 import type { InverterProfile } from './profiles';
 
 /** The SI's view of the battery for its 0x305/0x306/0x307 (§5.4); + = charging. */
@@ -47,6 +49,8 @@ export class Heartbeat {
   private enabledValue = true;
   private lateValueMs = 0;
   private sentCount = 0;
+  /** Pylon HV: when the battery last answered the equipment request (its 0x7320). */
+  private equipmentAnsweredAtMs: number | null = null;
 
   constructor(options: HeartbeatOptions) {
     this.options = options;
@@ -97,6 +101,8 @@ export class Heartbeat {
 
   /** Every frame the inverter hears from the battery; a Deye answers 0x356. */
   onBatteryFrame(frame: CanFrame): void {
+    const hv = this.profile.pylonHv;
+    if (hv !== null && frame.ext === true && frame.id === PYLON_HV_EQUIPMENT_IDS[1] + hv.variant.address) this.equipmentAnsweredAtMs = this.clock.now();
     if (!this.running || this.profile.heartbeat !== 'reply-to-356' || frame.id !== 0x356 || frame.ext === true) return;
     // One answer at a time: while a reply is held back, further 0x356 go unanswered, which is
     // what makes a late Deye reply visible to the bridge as a gap (§8).
@@ -116,7 +122,7 @@ export class Heartbeat {
   }
 
   private isPeriodic(): boolean {
-    return this.profile.heartbeat === 'periodic-1s' || this.profile.heartbeat === 'sma-data' || this.profile.heartbeat === 'victron-gx';
+    return this.profile.heartbeat === 'periodic-1s' || this.profile.heartbeat === 'sma-data' || this.profile.heartbeat === 'victron-gx' || this.profile.heartbeat === 'pylon-hv-poll';
   }
 
   private schedulePeriodic(): void {
@@ -161,6 +167,14 @@ export class Heartbeat {
           // Relays closed and AC2 valid while operating, as a grid-tied SI reports (§5.4 observed bits).
           encodeInverterMessage({ kind: 'sma-relays', relayBits: 0, ac2RelayClosed: r.operatingState === 1, ac2VoltageValid: true }),
         ];
+      }
+      case 'pylon-hv-poll': {
+        const hv = this.profile.pylonHv;
+        if (hv === null) return [];
+        const answered = this.equipmentAnsweredAtMs;
+        const equipmentDue = answered === null || this.clock.now() - answered >= hv.equipmentEveryMs;
+        const ensemble = encodePylonHvRequest({ kind: 'info', info: 'ensemble' });
+        return equipmentDue ? [encodePylonHvRequest({ kind: 'info', info: 'equipment' }), ensemble] : [ensemble];
       }
       case 'none':
         return [];

@@ -2,7 +2,7 @@
  * The virtual inverter's commands: the same lines work at the live prompt, through the control
  * server (127.0.0.1) and in scenario timelines (`inverter: demand 3000W`).
  */
-import { formatCandumpLine, parseCandumpLine } from '../../bridge/src/protocol/can';
+import { formatCandumpLine, parseCandumpLine, type PylonHvRequest } from '../../bridge/src/protocol/can';
 import {
   CommandError,
   CommandSet,
@@ -25,6 +25,18 @@ export function parseDemand(text: string): Demand {
   if (/a$/i.test(text.trim())) return { unit: 'A', amps: parseCurrentMa(text) / 1000 };
   throw new CommandError(`bad demand '${text}' (expected power or current, e.g. 3000W, 3kW, -20A)`);
 }
+
+const HV_REQUESTS: Record<string, PylonHvRequest> = {
+  sleep: { kind: 'sleep', sleep: true },
+  wake: { kind: 'sleep', sleep: false },
+  charge: { kind: 'command', charge: true, discharge: false },
+  discharge: { kind: 'command', charge: false, discharge: true },
+  both: { kind: 'command', charge: true, discharge: true },
+  mask: { kind: 'mask-comm-failure' },
+  cells: { kind: 'info', info: 'cells' },
+  ensemble: { kind: 'info', info: 'ensemble' },
+  equipment: { kind: 'info', info: 'equipment' },
+};
 
 /** An optional duration argument; absent = until cancelled (null). */
 function optionalDuration(args: string[]): number | null {
@@ -115,6 +127,28 @@ export function createInverterCommands(inverter: VirtualInverter): CommandSet {
         expectArgs(args, 0);
         inverter.restart();
         return `started (${inverter.describeLink()})`;
+      },
+    },
+    {
+      name: 'hv',
+      usage: 'hv sleep|wake|charge|discharge|both|mask|cells|ensemble|equipment | hv storm <n> [duration]',
+      help: 'Pylon HV: send a command (0x8200 sleep/wake, 0x8210 charge/discharge/both, 0x8240 mask), a 0x4200 request, or n ensemble requests over a duration (default 1 s)',
+      run: (args) => {
+        if (inverter.profile.pylonHv === null) throw new CommandError(`hv: the ${inverter.profile.name} profile does not speak Pylon HV (use --profile pylon-hv)`);
+        expectArgs(args, 1, 3);
+        const what = args[0].toLowerCase();
+        if (what === 'storm') {
+          expectArgs(args, 2, 3);
+          const count = parseInteger(args[1], 'request count', 1, 100_000);
+          const ms = args.length === 3 ? parseDurationMs(args[2], { bareUnit: 'ms' }) : 1000;
+          inverter.requestStorm(count, ms);
+          return `storm: ${count} ensemble requests over ${ms} ms`;
+        }
+        expectArgs(args, 1);
+        const request = HV_REQUESTS[what];
+        if (request === undefined) throw new CommandError(`hv: unknown '${args[0]}' (expected ${Object.keys(HV_REQUESTS).join(', ')} or storm)`);
+        inverter.sendHvRequest(request);
+        return `sent ${what}`;
       },
     },
     {

@@ -4,11 +4,11 @@
  * device reacts to the battery going quiet. Section numbers are those of
  * shared/spec/inverter-can-protocols.md.
  */
-import type { PROFILES } from '../../bridge/src/protocol/can';
+import { PYLON_HV_DEFAULT_VARIANT, type PROFILES, type PylonHvVariant } from '../../bridge/src/protocol/can';
 
 export type CodecName = keyof typeof PROFILES;
 
-export const INVERTER_PROFILE_NAMES = ['pylon-lv', 'deye', 'goodwe-lv', 'sofar', 'sma-si', 'victron', 'none'] as const;
+export const INVERTER_PROFILE_NAMES = ['pylon-lv', 'deye', 'goodwe-lv', 'sofar', 'sma-si', 'victron', 'pylon-hv', 'none'] as const;
 export type InverterProfileName = (typeof INVERTER_PROFILE_NAMES)[number];
 
 /**
@@ -17,9 +17,22 @@ export type InverterProfileName = (typeof INVERTER_PROFILE_NAMES)[number];
  * - reply-to-356: 0x305 8×00 only in answer to the battery's 0x356 (Deye, §8);
  * - sma-data: 0x305/0x306/0x307 with measured data every second (§5.4);
  * - victron-gx: 0x305, 0x306 8×00 and 0x307 "12 34 56 78 VIC 00" every second (§6.1);
+ * - pylon-hv-poll: 0x4200 requests every poll period (§7, §8 "Pylon HV: only on request");
  * - none: never answers (§8 "some inverters never send 0x305", §10.11).
  */
-export type HeartbeatKind = 'periodic-1s' | 'reply-to-356' | 'sma-data' | 'victron-gx' | 'none';
+export type HeartbeatKind = 'periodic-1s' | 'reply-to-356' | 'sma-data' | 'victron-gx' | 'pylon-hv-poll' | 'none';
+
+/** How a Pylon HV inverter polls and what it accepts as an answer (§7). */
+export interface PylonHvPolling {
+  /** The inverter's own reading of the protocol (byte order, offsets, address). */
+  variant: PylonHvVariant;
+  /** 0x4200 ensemble request period (the heartbeat period). */
+  pollPeriodMs: number;
+  /** An equipment request (byte0 0x02) at start and then this often. */
+  equipmentEveryMs: number;
+  /** The complete answer must be in within this time. */
+  replyTimeoutMs: number;
+}
 
 export interface InverterProfile {
   name: InverterProfileName;
@@ -72,8 +85,12 @@ export interface InverterProfile {
   chargeBelowCvlV: number;
   /** The inverter uses 0x355 HiResSOC instead of SOC when present (§5.2 SMA). */
   usesHiResSoc: boolean;
-  /** 0x35C / 0x360 / 0x372 enable and force-charge flags mean something to it (SMA has none, §5.2). */
+  /** 0x35C / 0x360 / 0x372 / 0x4280 enable, forbidden and force-charge flags mean something to it (SMA has none, §5.2). */
   usesRequestFlags: boolean;
+  /** Pylon HV polling; null for the broadcast 0x35x profiles. */
+  pylonHv: PylonHvPolling | null;
+  /** Pack voltages it believes; absent = PLAUSIBLE_PACK_VOLTAGE_V (a 48 V battery). */
+  packVoltageWindowV?: readonly [number, number];
 }
 
 /** §3.3: "e.g. Solis 40.0-60.0 V" [UNVERIFIED]; no Pylon-family document states a window. */
@@ -103,6 +120,7 @@ const pylonFamily = {
   chargeBelowCvlV: 0,
   usesHiResSoc: false,
   usesRequestFlags: true,
+  pylonHv: null,
 } as const;
 
 export const INVERTER_PROFILES: Record<InverterProfileName, InverterProfile> = {
@@ -156,6 +174,32 @@ export const INVERTER_PROFILES: Record<InverterProfileName, InverterProfile> = {
     chargeBelowCvlV: 0,
     usesHiResSoc: true,
     usesRequestFlags: false,
+    pylonHv: null,
+  },
+  'pylon-hv': {
+    ...pylonFamily,
+    name: 'pylon-hv',
+    label: 'Pylon HV inverter as Deye/Sofar HV (0x4200 every 1 s, answers within 800 ms)',
+    codec: 'pylon-hv',
+    heartbeat: 'pylon-hv-poll',
+    pylonHv: {
+      variant: PYLON_HV_DEFAULT_VARIANT,
+      // Battery-Emulator's battery side (acting as the inverter) sends its requests every 1 s (§7).
+      pollPeriodMs: 1000,
+      equipmentEveryMs: 30_000,
+      // Not documented (§13). diyBMS spaces its 11 replies 60 ms apart (~660 ms) and works with
+      // Deye and Sofar HV, so a real inverter waits at least that long; 800 ms is still below the poll period.
+      replyTimeoutMs: 800,
+    },
+    heartbeatPeriodMs: 1000,
+    // The inverter's "BMS communication fault" (Deye F58, §8) when 0x4210 stops coming; the delay is
+    // not documented, so the Pylon family's 10 s.
+    batteryTimeout: { id: 0x4210, ms: 10_000, code: 'F58 BMS_COMMUNICATION_FAULT' },
+    // 0x4220 charge/discharge cut-off voltages of HV batteries: no window is documented; anything
+    // from a 16 S LV pack to an 800 V string is plausible [UNVERIFIED].
+    cvlWindowV: [40, 1000],
+    packVoltageWindowV: [40, 1000],
+    forbiddenIds: [],
   },
   victron: {
     ...pylonFamily,

@@ -15,7 +15,7 @@
 import { systemClock, type Clock } from '../../bridge/src/clock';
 import { bridgeConfigSchema } from '../../bridge/src/config/schema';
 import { defaultControlSettings } from '../../bridge/src/control';
-import { mergeBatteryState, type BatteryStatePatch, type CanFrame } from '../../bridge/src/protocol/can';
+import { encodePylonHvRequest, mergeBatteryState, type BatteryStatePatch, type CanFrame, type PylonHvRequest } from '../../bridge/src/protocol/can';
 import type { CanBus, Unsubscribe } from '../../bridge/src/transport/types';
 import type { CommandSet } from '../../sim-kit/src/commands';
 import { Checker, type BatteryTruth, type CheckerThresholds } from './checker';
@@ -32,17 +32,71 @@ export interface CurrentSink {
 
 /** The part of sim-bms's VirtualBms that says what it last served intact (structural, no import). */
 export interface ServedSnapshotSource {
-  readonly lastServed: { atMs: number; snapshot: { cellsMv: readonly number[]; packMv: number } } | null;
+  readonly lastServed: { atMs: number; snapshot: { cellsMv: readonly number[]; packMv: number; status?: number } } | null;
 }
 
-/** The virtual BMS as the checker's truth: cell extremes and pack voltage of its last valid answer. */
-export function truthFromBms(bms: ServedSnapshotSource): BatteryTruth {
+/** JK 0x8C bits 0 and 1 (jk-serial-protocol.md §2.9): the served charge / discharge MOSFET state. */
+const CHARGE_MOSFET = 1 << 0;
+const DISCHARGE_MOSFET = 1 << 1;
+
+/** How the checker treats a pack of a bank whose answers stopped: as the bridge is configured to. */
+export interface BankTruthOptions {
+  onPackLost: 'stop' | 'degrade';
+  /** With `degrade`, a pack whose last answer is this much older than the newest one is left out. */
+  staleAfterMs: number;
+}
+
+/**
+ * The virtual battery as the checker's truth: cell extremes and pack voltage of its last valid
+ * answer. For a bank (several packs, issue 12) every pack counts that can take the current: the
+ * highest cell of the packs whose charge MOSFET was on (a pack whose BMS opened it takes no charge,
+ * so charging the others is right), the lowest of those whose discharge MOSFET was on, each with
+ * the time its pack served it. With `stop` the data is as old as the oldest pack's, with `degrade`
+ * as the newest's, and packs left out as stale do not count.
+ */
+export function truthFromBms(
+  source: ServedSnapshotSource | readonly ServedSnapshotSource[],
+  bank: BankTruthOptions = { onPackLost: 'stop', staleAfterMs: Infinity },
+): BatteryTruth {
+  if (!Array.isArray(source)) {
+    const bms = source as ServedSnapshotSource;
+    return {
+      lastServed: () => {
+        const served = bms.lastServed;
+        if (served === null) return null;
+        const cells = served.snapshot.cellsMv;
+        return { atMs: served.atMs, maxCellMv: Math.max(...cells), minCellMv: Math.min(...cells), packMv: served.snapshot.packMv };
+      },
+    };
+  }
+  const packs = source as readonly ServedSnapshotSource[];
   return {
     lastServed: () => {
-      const served = bms.lastServed;
-      if (served === null) return null;
-      const cells = served.snapshot.cellsMv;
-      return { atMs: served.atMs, maxCellMv: Math.max(...cells), minCellMv: Math.min(...cells), packMv: served.snapshot.packMv };
+      const all = packs.map((p) => p.lastServed);
+      if (bank.onPackLost === 'stop' && all.some((s) => s === null)) return null;
+      const withData = all.filter((s) => s !== null);
+      if (withData.length === 0) return null;
+      const newest = Math.max(...withData.map((s) => s.atMs));
+      const counted = bank.onPackLost === 'stop' ? withData : withData.filter((s) => newest - s.atMs <= bank.staleAfterMs);
+      const extreme = (bit: number, pick: (cells: readonly number[]) => number, better: (a: number, b: number) => boolean) => {
+        const able = counted.filter((s) => ((s.snapshot.status ?? bit) & bit) !== 0);
+        let best: { mv: number; atMs: number } | null = null;
+        for (const s of able.length > 0 ? able : counted) {
+          const mv = pick(s.snapshot.cellsMv);
+          if (best === null || better(mv, best.mv)) best = { mv, atMs: s.atMs };
+        }
+        return best!;
+      };
+      const high = extreme(CHARGE_MOSFET, (c) => Math.max(...c), (a, b) => a > b);
+      const low = extreme(DISCHARGE_MOSFET, (c) => Math.min(...c), (a, b) => a < b);
+      return {
+        atMs: bank.onPackLost === 'stop' ? Math.min(...counted.map((s) => s.atMs)) : newest,
+        maxCellMv: high.mv,
+        maxCellAtMs: high.atMs,
+        minCellMv: low.mv,
+        minCellAtMs: low.atMs,
+        packMv: counted.reduce((sum, s) => sum + s.snapshot.packMv, 0) / counted.length,
+      };
     },
   };
 }
@@ -295,6 +349,20 @@ export class VirtualInverter {
     this.transmit(frame, true);
   }
 
+  /**
+   * Pylon HV: a request or command by hand or from a scenario (sleep/wake 0x8200, charge/discharge
+   * 0x8210, mask 0x8240, 0x4200 of any kind), at the inverter's own address (§7).
+   */
+  sendHvRequest(request: PylonHvRequest): void {
+    this.transmit(encodePylonHvRequest(request, this.profile.pylonHv?.variant.address ?? 0), true);
+  }
+
+  /** Pylon HV: count 0x4200 ensemble requests spread evenly over durationMs (a request storm). */
+  requestStorm(count: number, durationMs: number): void {
+    const gap = count > 1 ? durationMs / (count - 1) : 0;
+    for (let i = 0; i < count; i++) this.clock.setTimeout(() => this.sendHvRequest({ kind: 'info', info: 'ensemble' }), Math.round(i * gap));
+  }
+
   /** Sends count frames with random 11-bit ids and random data (a noisy or misconfigured node). */
   injectGarbage(count: number): void {
     for (let i = 0; i < count; i++) {
@@ -350,6 +418,7 @@ export class VirtualInverter {
 
   private transmit(frame: CanFrame, evenOffBus = false): void {
     if (!this.running || (this.isOffBus && !evenOffBus)) return;
+    this.checker.noteSent(frame, this.clock.now());
     this.bus.send(frame).then(
       () => {
         this.stats.sent += 1;

@@ -10,14 +10,15 @@ import type { z } from 'zod';
 import { CHEMISTRY_PRESETS } from '../control/chemistry';
 import { resolveControlSettings, settingsIssues } from '../control/settings';
 import { parseBmsLinkSpec, parseCanSpec, type SpecResult } from '../transport/spec';
-import { bridgeConfigSchema, type BridgeConfig, type RunnableConfig } from './schema';
+import { bridgeConfigSchema, type BridgeConfig, type PackConfig, type RunnableConfig } from './schema';
 
 export const USAGE = `Usage: npm run bridge -- --bms <device|tcp://host:port> --can <socketcan:IFACE|slcan:PATH[@bitrate]|stdout> [options]
 
 Options:
-  --bms <spec>          BMS link: serial device (/dev/ttyUSB0) or tcp://host:port
+  --bms [name=]<spec>   BMS link: serial device (/dev/ttyUSB0) or tcp://host:port; repeat it for
+                        packs in parallel, one BMS each (named 1, 2, ... unless named)
   --can <spec>          CAN side: socketcan:can0, slcan:/dev/ttyACM0, or stdout (dry run)
-  --profile <name>      pylon-lv | goodwe-lv | sma-si | victron   (default pylon-lv)
+  --profile <name>      pylon-lv | goodwe-lv | sma-si | victron | pylon-hv   (default pylon-lv)
   --config <file>       YAML configuration file (flags override it)
   --set <key=value>     override any configuration key, e.g. --set state.staleAfterMs=3000 (repeatable)
   --log-level <level>   fatal | error | warn | info | debug | trace | silent
@@ -51,7 +52,7 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
       strict: true,
       allowPositionals: false,
       options: {
-        bms: { type: 'string' },
+        bms: { type: 'string', multiple: true },
         can: { type: 'string' },
         profile: { type: 'string' },
         config: { type: 'string' },
@@ -80,7 +81,18 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
 
   /** Values given on the command line, by key path, with the flag that gave them. */
   const overrides: Array<{ path: string; value: unknown; flag: string }> = [];
-  if (flags.bms !== undefined) overrides.push({ path: 'bms.link', value: flags.bms, flag: '--bms' });
+  // Any --bms replaces the file's links. One unnamed --bms is the single-pack `bms.link` of old;
+  // several (or a named one) become bms.packs.
+  const bmsFlags = flags.bms ?? [];
+  if (bmsFlags.length === 1 && !/^[^/=:]+=/.test(bmsFlags[0])) {
+    overrides.push({ path: 'bms.packs', value: undefined, flag: '--bms' }, { path: 'bms.link', value: bmsFlags[0], flag: '--bms' });
+  } else if (bmsFlags.length > 0) {
+    const packs = bmsFlags.map((text, i) => {
+      const named = /^([^/=:]+)=(.*)$/.exec(text);
+      return named === null ? { name: String(i + 1), link: text } : { name: named[1], link: named[2] };
+    });
+    overrides.push({ path: 'bms.link', value: undefined, flag: '--bms' }, { path: 'bms.packs', value: packs, flag: '--bms' });
+  }
   if (flags.can !== undefined) overrides.push({ path: 'can.bus', value: flags.can, flag: '--can' });
   if (flags.profile !== undefined) overrides.push({ path: 'can.profile', value: flags.profile, flag: '--profile' });
   if (flags['log-level'] !== undefined) overrides.push({ path: 'log.level', value: flags['log-level'], flag: '--log-level' });
@@ -109,7 +121,13 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
 
   // Every problem at once: the link specs are checked even when the schema refuses something else
   // (a value that is not a non-empty string is the schema's to report).
-  for (const { key, parse, missing } of LINK_SPECS) {
+  const packList = getPath(tree, 'bms.packs');
+  const linkKeys = LINK_SPECS.flatMap((spec) => {
+    if (spec.key !== 'bms.link' || packList === undefined) return [spec];
+    if (getPath(tree, 'bms.link') !== undefined) problems.push(line('bms.link', 'give bms.link (one pack) or bms.packs (several), not both'));
+    return Array.isArray(packList) ? packList.map((_, i) => ({ ...spec, key: `bms.packs.${i}.link` })) : [];
+  });
+  for (const { key, parse, missing } of linkKeys) {
     const value = getPath(tree, key);
     if (value === undefined) problems.push(line(key, missing));
     else if (typeof value === 'string' && value !== '') {
@@ -122,12 +140,25 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
   if (!parsed.success) return { ok: false, cli, problems: [...formatIssues(parsed.error.issues, line), ...problems] };
   const config = parsed.data;
 
-  if (config.bms.replyTimeoutMs >= config.bms.pollIntervalMs)
-    problems.push(line('bms.replyTimeoutMs', `${config.bms.replyTimeoutMs} must be below bms.pollIntervalMs (${config.bms.pollIntervalMs})`));
-  if (config.state.staleAfterMs <= config.bms.pollIntervalMs)
-    problems.push(
-      line('state.staleAfterMs', `${config.state.staleAfterMs} must exceed bms.pollIntervalMs (${config.bms.pollIntervalMs}), or every poll would go stale`),
-    );
+  const packs = resolvePacks(config.bms);
+  const single = config.bms.packs === undefined;
+  packs.forEach((pack, i) => {
+    // A single pack's settings are the bms section's own keys; a pack's are its overrides.
+    const key = (name: string): string => (single || getPath(tree, `bms.packs.${i}.${name}`) === undefined ? `bms.${name}` : `bms.packs.${i}.${name}`);
+    const who = single ? '' : ` (pack ${pack.name})`;
+    if (pack.replyTimeoutMs >= pack.pollIntervalMs)
+      problems.push(line(key('replyTimeoutMs'), `${pack.replyTimeoutMs} must be below ${key('pollIntervalMs')} (${pack.pollIntervalMs})${who}`));
+    if (config.state.staleAfterMs <= pack.pollIntervalMs)
+      problems.push(
+        line(
+          'state.staleAfterMs',
+          `${config.state.staleAfterMs} must exceed ${key('pollIntervalMs')} (${pack.pollIntervalMs})${who}, or every poll would go stale`,
+        ),
+      );
+    if (pack.reconnectInitialMs > pack.reconnectMaxMs)
+      problems.push(line(key('reconnectInitialMs'), `must not exceed ${key('reconnectMaxMs')}${who}`));
+  });
+  problems.push(...bankProblems(packs, config.bms.mirrorPacks).map(([key, message]) => line(key, message)));
   // With the chemistry given, the explicit points are judged against its preset now (with auto,
   // at the first snapshot, when the BMS has said which chemistry it is).
   if (config.battery.chemistry !== 'auto') {
@@ -136,13 +167,53 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
       problems.push(line(`control.${issue.path.join('.')}`, `${issue.message} (battery.chemistry ${config.battery.chemistry})`));
     }
   }
-  for (const section of ['bms', 'can', 'mqtt'] as const) {
+  for (const section of ['can', 'mqtt'] as const) {
     if (config[section].reconnectInitialMs > config[section].reconnectMaxMs)
       problems.push(line(`${section}.reconnectInitialMs`, `must not exceed ${section}.reconnectMaxMs`));
   }
   problems.push(...observerProblems(config, line));
   if (problems.length > 0) return { ok: false, cli, problems };
-  return { ok: true, cli, config: config as RunnableConfig };
+  const { packs: _overrides, ...bms } = config.bms;
+  return { ok: true, cli, config: { ...config, bms: { ...bms, packs } } as RunnableConfig };
+}
+
+/** Every pack with its overrides over the bms section; one pack named "1" for a single `link`. */
+function resolvePacks(bms: BridgeConfig['bms']): PackConfig[] {
+  const base = {
+    baudRate: bms.baudRate,
+    pollIntervalMs: bms.pollIntervalMs,
+    replyTimeoutMs: bms.replyTimeoutMs,
+    minGapMs: bms.minGapMs,
+    request: bms.request,
+    temperatureCoding: bms.temperatureCoding,
+    reconnectInitialMs: bms.reconnectInitialMs,
+    reconnectMaxMs: bms.reconnectMaxMs,
+    plausibility: bms.plausibility,
+  };
+  if (bms.packs === undefined) return bms.link === undefined ? [] : [{ name: '1', link: bms.link, ...base }];
+  return bms.packs.map(({ plausibility, ...rest }) => ({ ...base, ...rest, plausibility: { ...base.plausibility, ...plausibility } }));
+}
+
+/** Packs that cannot be one bank: [key, message] naming the pack. */
+function bankProblems(packs: readonly PackConfig[], mirrorPacks: number): Array<[string, string]> {
+  const problems: Array<[string, string]> = [];
+  packs.forEach((pack, i) => {
+    const earlier = packs.slice(0, i);
+    const sameName = earlier.find((p) => p.name === pack.name);
+    if (sameName !== undefined) problems.push([`bms.packs.${i}.name`, `"${pack.name}" names two packs; every pack needs its own name`]);
+    const sameLink = earlier.find((p) => p.link === pack.link);
+    if (sameLink !== undefined)
+      problems.push([`bms.packs.${i}.link`, `${pack.link} is also pack ${sameLink.name}'s link; one pack per link (one BMS answers a link)`]);
+    const counted = earlier.find((p) => p.plausibility.cellCount !== undefined);
+    if (counted !== undefined && pack.plausibility.cellCount !== undefined && pack.plausibility.cellCount !== counted.plausibility.cellCount)
+      problems.push([
+        `bms.packs.${i}.plausibility.cellCount`,
+        `pack ${pack.name} has ${pack.plausibility.cellCount} cells, pack ${counted.name} ${counted.plausibility.cellCount}; packs in parallel need the same cell count`,
+      ]);
+  });
+  if (mirrorPacks > 1 && packs.length > 1)
+    problems.push(['bms.mirrorPacks', `mirrors one watched pack; with ${packs.length} packs configured, leave it at 1`]);
+  return problems;
 }
 
 /** The web server's and MQTT's security defaults (README "Security defaults"). */

@@ -8,50 +8,118 @@ import { CHEMISTRIES } from '../control/chemistry';
 import { controlConfigSchema } from '../control/settings';
 import { JkAlarmBit } from '../protocol/jk/snapshot';
 
-export const BRIDGE_PROFILES = ['pylon-lv', 'goodwe-lv', 'sma-si', 'victron'] as const;
+export const BRIDGE_PROFILES = ['pylon-lv', 'goodwe-lv', 'sma-si', 'victron', 'pylon-hv'] as const;
 export type BridgeProfileName = (typeof BRIDGE_PROFILES)[number];
 
 const ms = (min: number, def: number) => z.number().int().min(min).default(def);
 const jkAlarmName = z.enum(Object.keys(JkAlarmBit) as [keyof typeof JkAlarmBit, ...(keyof typeof JkAlarmBit)[]]);
 
+/** The poll and plausibility settings a pack may override (bms.packs[i]); the defaults are in bmsSchema. */
+const poll = {
+  baudRate: z.number().int().positive(),
+  pollIntervalMs: z.number().int().min(100),
+  replyTimeoutMs: z.number().int().min(10),
+  minGapMs: z.number().int().min(100),
+  temperatureCoding: z.enum(['doc', 'esphome']),
+  reconnectInitialMs: z.number().int().min(10),
+  reconnectMaxMs: z.number().int().min(10),
+};
+const plausibility = {
+  minCellMv: z.number().int(),
+  maxCellMv: z.number().int(),
+  packVoltageToleranceMv: z.number().int().min(0),
+  maxCurrentA: z.number().positive(),
+  minTemperatureC: z.number(),
+  maxTemperatureC: z.number(),
+};
+const request = z
+  .object({
+    command: z.union([z.literal(0x06), z.literal(0x03)]).default(0x06),
+    source: z.enum(['pc', 'gps']).default('pc'),
+  })
+  .strict();
+
+/** One pack of a parallel bank (issue 12): its own link, and overrides of the bms settings. */
+const packSchema = z
+  .object({
+    /** Names the pack in logs, reasons and status ("A", "north-1"). */
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,15}$/, 'a short name: letters, digits, _ . - (at most 16)'),
+    /** Serial device path or tcp://host:port; one pack per link. */
+    link: z.string().min(1),
+    /**
+     * Whole-pack internal resistance in mΩ, where known (measured, or the cells' datasheet figure
+     * × cells + busbars). With every pack's figure known, a pack's share of the bank current is
+     * the larger of its capacity share and its conductance share (bank/sharing.ts).
+     */
+    internalResistanceMohm: z.number().positive().optional(),
+    ...Object.fromEntries(Object.entries(poll).map(([k, v]) => [k, v.optional()])),
+    request: request.optional(),
+    plausibility: z
+      .object({ cellCount: z.number().int().min(1).max(32).optional(), ...Object.fromEntries(Object.entries(plausibility).map(([k, v]) => [k, v.optional()])) })
+      .strict()
+      .optional(),
+  })
+  .strict() as z.ZodType<PackOverrides>;
+
+type Optional<T> = { [K in keyof T]?: T[K] extends z.ZodType ? z.output<T[K]> : never };
+export type PackOverrides = {
+  name: string;
+  link: string;
+  internalResistanceMohm?: number;
+  request?: z.output<typeof request>;
+  plausibility?: Optional<typeof plausibility> & { cellCount?: number };
+} & Optional<typeof poll>;
+
 const bmsSchema = z
   .object({
     /** Serial device path (/dev/ttyUSB0) or tcp://host:port for RS485-to-Ethernet converters. */
     link: z.string().min(1).optional(),
-    baudRate: z.number().int().positive().default(115200),
+    /**
+     * Several packs in parallel, each with its own BMS and link (instead of `link`). Every pack
+     * takes the settings below unless it overrides them.
+     */
+    packs: z.array(packSchema).min(1).optional(),
+    /**
+     * A pack without fresh data (issue 12): `stop` puts the whole bank to CCL = DCL = 0 (an unknown
+     * pack may be at its limits); `degrade` leaves it out once stale, scales the limits to the
+     * packs left and raises a communication warning.
+     */
+    onPackLost: z.enum(['stop', 'degrade']).default('stop'),
+    /**
+     * Mirror mode: only one of this many identical parallel packs is wired; its current and
+     * capacity are multiplied and its limits stand for every pack. The others are NOT watched.
+     */
+    mirrorPacks: z.number().int().min(1).max(64).default(1),
+    /** Packs on one bus whose voltages differ by more than this are a fault (cable drop allowed). */
+    maxPackVoltageSpreadMv: z.number().int().min(0).default(1000),
+    baudRate: poll.baudRate.default(115200),
     /** Time between the start of two polls. JK answers a read-all in ~26 ms at 115200 baud (spec §2.10). */
-    pollIntervalMs: ms(100, 500),
+    pollIntervalMs: poll.pollIntervalMs.default(500),
     /**
      * No reply within this time: the pending bytes are dropped and the poll counts as missed.
      * Must stay below pollIntervalMs; 300 ms is ten times the real reply time (spec §2.10).
      */
-    replyTimeoutMs: ms(10, 300),
+    replyTimeoutMs: poll.replyTimeoutMs.default(300),
     /** Vendor rule: packets at least 100 ms apart (spec §2.10). */
-    minGapMs: ms(100, 100),
+    minGapMs: poll.minGapMs.default(100),
     /** The read-all variant to send (spec §2.3). */
-    request: z
-      .object({
-        command: z.union([z.literal(0x06), z.literal(0x03)]).default(0x06),
-        source: z.enum(['pc', 'gps']).default('pc'),
-      })
-      .strict()
-      .prefault({}),
+    request: request.prefault({}),
     /** Sub-zero coding of 0x80-0x82 (spec §2.6, unresolved by captures): doc = 101 → -1 °C. */
-    temperatureCoding: z.enum(['doc', 'esphome']).default('doc'),
+    temperatureCoding: poll.temperatureCoding.default('doc'),
     /** Reopen a lost serial/TCP link after this back-off (doubling up to the maximum). */
-    reconnectInitialMs: ms(10, 1000),
-    reconnectMaxMs: ms(10, 30000),
+    reconnectInitialMs: poll.reconnectInitialMs.default(1000),
+    reconnectMaxMs: poll.reconnectMaxMs.default(30000),
     plausibility: z
       .object({
         /** Expected series cell count; omitted = learned from the first valid reply, then enforced. */
         cellCount: z.number().int().min(1).max(32).optional(),
-        minCellMv: z.number().int().default(1000),
-        maxCellMv: z.number().int().default(5000),
+        minCellMv: plausibility.minCellMv.default(1000),
+        maxCellMv: plausibility.maxCellMv.default(5000),
         /** Allowed |Σ cells − pack voltage| (measurement points differ by cable drop and shunt). */
-        packVoltageToleranceMv: z.number().int().min(0).default(1500),
-        maxCurrentA: z.number().positive().default(1000),
-        minTemperatureC: z.number().default(-40),
-        maxTemperatureC: z.number().default(100),
+        packVoltageToleranceMv: plausibility.packVoltageToleranceMv.default(1500),
+        maxCurrentA: plausibility.maxCurrentA.default(1000),
+        minTemperatureC: plausibility.minTemperatureC.default(-40),
+        maxTemperatureC: plausibility.maxTemperatureC.default(100),
       })
       .strict()
       .prefault({}),
@@ -85,6 +153,24 @@ const canSchema = z
     periodMs: ms(50, 1000),
     reconnectInitialMs: ms(10, 1000),
     reconnectMaxMs: ms(10, 30000),
+    /**
+     * Pylon HV variant (spec §7): a preset for the inverter, and single settings that override it.
+     * deye = little-endian, 30000 current and 1000 temperature offsets, send group 0 (also Solis,
+     * GoodWe, Sungrow, Ingeteam HV); sofar = the same with send group 1.
+     */
+    pylonHv: z
+      .object({
+        preset: z.enum(['deye', 'sofar']).default('deye'),
+        byteOrder: z.enum(['le', 'be']).optional(),
+        currentOffset: z.boolean().optional(),
+        temperatureOffset: z.boolean().optional(),
+        /** Max discharge current as 30000 − I (V1.26) or 30000 + I (GCE). */
+        dischargeLimitSign: z.enum(['minus', 'plus']).optional(),
+        /** Send group: reply ids are base + address. */
+        address: z.number().int().min(0).max(15).optional(),
+      })
+      .strict()
+      .prefault({}),
     identity: z
       .object({
         /** 0x35E text; default per profile ("PYLON   ", "GOODWE  ", "SMA", neutral for Victron). */
@@ -215,8 +301,19 @@ export const bridgeConfigSchema = z
 
 export type BridgeConfigInput = z.input<typeof bridgeConfigSchema>;
 export type BridgeConfig = z.output<typeof bridgeConfigSchema>;
+/** One pack with every setting resolved (its overrides over the bms section). */
+export type PackConfig = Pick<
+  BridgeConfig['bms'],
+  'baudRate' | 'pollIntervalMs' | 'replyTimeoutMs' | 'minGapMs' | 'request' | 'temperatureCoding' | 'reconnectInitialMs' | 'reconnectMaxMs' | 'plausibility'
+> & { name: string; link: string; internalResistanceMohm?: number };
+
 /** A validated config whose links are known: what the runtime needs to start. */
-export type RunnableConfig = BridgeConfig & {
-  bms: BridgeConfig['bms'] & { link: string };
+export type RunnableConfig = Omit<BridgeConfig, 'bms' | 'can'> & {
+  bms: Omit<BridgeConfig['bms'], 'packs'> & {
+    /** The single pack's link; absent with several packs. */
+    link?: string;
+    /** Every pack, resolved: one entry (named "1") for a single `link`. */
+    packs: PackConfig[];
+  };
   can: BridgeConfig['can'] & { bus: string };
 };

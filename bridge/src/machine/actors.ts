@@ -6,7 +6,6 @@ import { fromCallback } from 'xstate';
 import { BmsPoller, type LogFn, type PollerOptions } from '../bms/poller';
 import type { Clock } from '../clock';
 import type { CanFrame } from '../protocol/can/frame';
-import { isInverterHeartbeat } from '../protocol/can/inverter-frames';
 import type { BmsSnapshot } from '../protocol/jk/snapshot';
 import type { ByteLink, CanBus } from '../transport/types';
 
@@ -18,8 +17,12 @@ export type IoEvent =
   | { type: 'CAN.DOWN'; error: string }
   | { type: 'INVERTER.FRAME'; frame: CanFrame };
 
-/** What the chart tells the CAN link actor. */
-export type CanLinkCommand = { type: 'TRANSMIT'; frames: CanFrame[] };
+/**
+ * What the chart tells the CAN link actor. With a key, a command still waiting in the queue is
+ * updated instead of queued again: an answer to a request storm (Pylon HV) is one current reply
+ * per kind, not a backlog that grows faster than the bus drains it.
+ */
+export type CanLinkCommand = { type: 'TRANSMIT'; frames: CanFrame[]; key?: string };
 
 export interface BmsPollerInput {
   link: ByteLink;
@@ -47,6 +50,8 @@ export const bmsPollerActor = fromCallback<{ type: 'NONE' }, BmsPollerInput>(({ 
 export interface CanLinkInput {
   bus: CanBus;
   log: LogFn;
+  /** Which received frames the chart hears about (the profile's inverter frames). */
+  isInverterFrame(frame: CanFrame): boolean;
   clock: Clock;
   /**
    * Shortest time between two frames of one id on the wire (the profile's inhibit time, SMA
@@ -63,7 +68,7 @@ export interface CanLinkInput {
  * over have been sent.
  */
 export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input, sendBack, receive }) => {
-  const { bus, log, clock, minFrameIntervalMs } = input;
+  const { bus, log, isInverterFrame, clock, minFrameIntervalMs } = input;
   const sentAtMs = new Map<number, number>();
   let active = true;
   let reportedDown = false;
@@ -74,7 +79,7 @@ export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input,
     sendBack({ type: 'CAN.DOWN', error: error.message } satisfies IoEvent);
   };
   const offFrame = bus.onFrame((frame) => {
-    if (isInverterHeartbeat(frame)) sendBack({ type: 'INVERTER.FRAME', frame } satisfies IoEvent);
+    if (isInverterFrame(frame)) sendBack({ type: 'INVERTER.FRAME', frame } satisfies IoEvent);
   });
   const offDown = bus.onDisconnect(down);
   bus.open().then(
@@ -83,9 +88,19 @@ export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input,
     },
     (err: Error) => down(err),
   );
+  const waiting = new Map<string, { frames: CanFrame[] }>();
   receive((command) => {
+    const key = command.key;
+    const queued = key === undefined ? undefined : waiting.get(key);
+    if (queued !== undefined) {
+      queued.frames = command.frames;
+      return;
+    }
+    const job = { frames: command.frames };
+    if (key !== undefined) waiting.set(key, job);
     queue = queue.then(async () => {
-      for (const frame of command.frames) {
+      if (key !== undefined) waiting.delete(key);
+      for (const frame of job.frames) {
         // Frames already handed over still go out after stop (the shutdown set); only a
         // failed bus ends the queue.
         if (reportedDown) return;

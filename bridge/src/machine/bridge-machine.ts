@@ -4,9 +4,11 @@
  * Parallel regions:
  *  - bms:      idle → connected → stale → fault (→ silent), recovery after `recoverAfter`
  *              consecutive valid snapshots without active protection;
- *  - inverter: unknown → alive ⇄ silent (clears by itself when frames return);
+ *  - inverter: unknown → alive ⇄ silent (clears by itself when frames return); a Pylon HV inverter
+ *              is alive by its valid requests, and each is answered at once (hv-responder.ts);
  *  - can:      link (opening → up) ⇄ down, reopened with exponential back-off;
- *  - tx:       the periodic sender; what it sends depends on the bms state (busMode).
+ *  - tx:       the periodic sender; what it sends depends on the bms state (busMode). Pylon HV
+ *              never sends on its own (spec §7): only answers, built from the same bus output.
  *
  * What goes on the bus per bms state (ARCHITECTURE.md table): idle nothing; connected the policy's
  * limits, a decrease sent at once; stale and fault CCL = DCL = 0 with flags cleared, sent at once on
@@ -26,12 +28,14 @@ import {
   type ControlOutput,
   type ControlState,
 } from '../control';
+import { decodePylonHvRequest, pylonHvVariant } from '../protocol/can';
+import { isInverterHeartbeat } from '../protocol/can/inverter-frames';
 import { applyCommand, noCommands, type BridgeCommand, type Commands } from '../control/commands';
-import { PROFILES } from '../protocol/can';
 import { hasAlarm, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
 import type { ByteLink, CanBus } from '../transport/types';
 import { bmsPollerActor, canLinkActor, type CanLinkCommand, type IoEvent } from './actors';
-import { busFrames, type BusMode, type TransmittedLimits } from './bus-output';
+import { broadcasts, busFrames, profileCodec, type BusMode, type TransmittedLimits } from './bus-output';
+import { respondToInverter, type HvCommand } from './hv-responder';
 
 export interface BridgePorts {
   createBmsLink(): ByteLink;
@@ -66,6 +70,8 @@ export interface BridgeContext {
   /** Consecutive valid snapshots without active protection, counted in fault. */
   validStreak: number;
   faultReason: string | null;
+  /** Pylon HV: what the inverter asked (sleep, its last charge/discharge command) and frames ignored. */
+  hv: { sleeping: boolean; lastCommand: HvCommand | null; ignored: number };
   /** A person's commands (MQTT, web page): conservative inputs of the policy, applied with the next snapshot. */
   commands: Commands;
 }
@@ -90,7 +96,7 @@ function policyFor(context: BridgeContext, snapshot: BmsSnapshot): BatteryPolicy
   const key = batteryPolicyKey(snapshot.settings, snapshot.cellsMv.length);
   if (context.policy?.key === key) return context.policy;
   const { config } = context;
-  const windows = PROFILES[config.can.profile].limitWindows;
+  const windows = profileCodec(config).limitWindows;
   return resolveBatteryPolicy(
     { chemistry: config.battery.chemistry, control: config.control, inverter: windows && { profile: config.can.profile, ...windows } },
     snapshot.settings,
@@ -113,6 +119,7 @@ type TransmitPlan = { kind: 'none' } | { kind: 'defer'; waitMs: number } | { kin
  * only a set that lowers a limit or clears an enable flag (the policy's decreases go at once).
  */
 function planTransmit(context: BridgeContext, onlyIfDecreased: boolean): TransmitPlan {
+  if (!broadcasts(context.config)) return { kind: 'none' };
   const set = busFrames(context);
   if (set === null || !context.canUp) return { kind: 'none' };
   if (onlyIfDecreased) {
@@ -136,7 +143,7 @@ function planTransmit(context: BridgeContext, onlyIfDecreased: boolean): Transmi
  * actor keeps the same spacing on the wire, from each frame's acknowledgement.
  */
 function inhibitLeftMs(context: BridgeContext): number {
-  const minMs = PROFILES[context.config.can.profile].minFrameIntervalMs ?? 0;
+  const minMs = profileCodec(context.config).minFrameIntervalMs ?? 0;
   if (context.lastSentAtMs === null || minMs === 0) return 0;
   return Math.max(0, context.lastSentAtMs + minMs - context.ports.clock.now());
 }
@@ -167,6 +174,10 @@ export const bridgeMachine = setup({
       faultCause(context, event.snapshot) === null &&
       context.validStreak + 1 >= context.config.state.recoverAfter,
     silenceEnabled: ({ context }) => context.config.state.silenceAfterMs > 0,
+    /** 0x305-0x307 for the 0x35x family; a valid request for Pylon HV (malformed ones are no sign of life). */
+    inverterSignOfLife: ({ context, event }) =>
+      event.type === 'INVERTER.FRAME' &&
+      (broadcasts(context.config) || decodePylonHvRequest(event.frame, pylonHvVariant(context.config.can.pylonHv).address).ok),
   },
   actions: {
     applySnapshot: assign(({ context, event }) => {
@@ -220,11 +231,46 @@ export const bridgeMachine = setup({
      * now rather than after its own timeout (safety first: never leave the last limits standing).
      */
     transmitShutdown: enqueueActions(({ context, enqueue }) => {
-      if (context.busMode !== 'normal' || !context.canUp) return;
+      if (context.busMode !== 'normal' || !context.canUp || !broadcasts(context.config)) return;
       const set = busFrames({ ...context, busMode: 'stale' });
       if (set === null) return;
       enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
       enqueue.assign({ busMode: 'none' as BusMode, transmitted: set.limits, lastSentAtMs: context.ports.clock.now() });
+    }),
+    /**
+     * Pylon HV: answer the inverter's frame now (hv-responder.ts), and honour a sleep request. Logs
+     * one line per change (sleep, a different command, every 100th ignored frame), not per request.
+     */
+    answerInverter: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'INVERTER.FRAME' || broadcasts(context.config)) return;
+      const log = context.ports.log;
+      const hv = context.hv;
+      const response = respondToInverter(event.frame, { ...context, sleeping: hv.sleeping });
+      if (!response.valid) {
+        const ignored = hv.ignored + 1;
+        if (ignored === 1 || ignored % 100 === 0) log.warn({ ignored, detail: response.detail }, `Pylon HV: ${ignored} malformed or unknown inverter frame(s) ignored (latest: ${response.detail})`);
+        enqueue.assign({ hv: { ...hv, ignored } });
+        return;
+      }
+      if (response.reply !== null && context.canUp) {
+        enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: response.reply.frames, key: response.reply.key } satisfies CanLinkCommand);
+      }
+      const request = response.request;
+      if (request.kind === 'sleep' && request.sleep !== hv.sleeping) {
+        log.info(
+          request.sleep
+            ? 'Pylon HV: the inverter asked the battery to sleep: answering with CCL = DCL = 0, charge and discharge forbidden'
+            : 'Pylon HV: the inverter woke the battery: limits return through hold and ramp',
+        );
+        // Waking raises limits from 0, so they rise only through the policy's hold and ramp.
+        enqueue.assign(request.sleep ? { hv: { ...hv, sleeping: true } } : { hv: { ...hv, sleeping: false }, control: createRecoveringControlState() });
+      }
+      if (request.kind === 'command' && (hv.lastCommand?.charge !== request.charge || hv.lastCommand.discharge !== request.discharge)) {
+        const what = [request.charge ? 'charge' : '', request.discharge ? 'discharge' : ''].filter(Boolean).join(' and ');
+        log.info(`Pylon HV: ${what} command from the inverter logged, not acted on (it asks to close a relay in protection; the bridge never lifts a limit on request)`);
+        enqueue.assign({ hv: { ...hv, lastCommand: { charge: request.charge, discharge: request.discharge } } });
+      }
+      if (response.unanswered !== null) log.debug({ request }, `Pylon HV: request not answered: ${response.unanswered}`);
     }),
     markCanUp: assign({ canUp: true, canFailures: 0 }),
     markCanDown: assign(({ context }) => ({ canUp: false, canFailures: context.canFailures + 1, transmitted: null })),
@@ -247,6 +293,7 @@ export const bridgeMachine = setup({
     sendPending: false,
     validStreak: 0,
     faultReason: null,
+    hv: { sleeping: false, lastCommand: null, ignored: 0 },
     commands: noCommands,
   }),
   on: {
@@ -327,12 +374,18 @@ export const bridgeMachine = setup({
     inverter: {
       initial: 'unknown',
       states: {
-        unknown: { on: { 'INVERTER.FRAME': 'alive' } },
+        unknown: {
+          on: { 'INVERTER.FRAME': [{ guard: 'inverterSignOfLife', target: 'alive', actions: 'answerInverter' }, { actions: 'answerInverter' }] },
+        },
         alive: {
           after: { inverterTimeout: 'silent' },
-          on: { 'INVERTER.FRAME': { target: 'alive', reenter: true } },
+          on: {
+            'INVERTER.FRAME': [{ guard: 'inverterSignOfLife', target: 'alive', reenter: true, actions: 'answerInverter' }, { actions: 'answerInverter' }],
+          },
         },
-        silent: { on: { 'INVERTER.FRAME': 'alive' } },
+        silent: {
+          on: { 'INVERTER.FRAME': [{ guard: 'inverterSignOfLife', target: 'alive', actions: 'answerInverter' }, { actions: 'answerInverter' }] },
+        },
       },
     },
     can: {
@@ -345,8 +398,10 @@ export const bridgeMachine = setup({
             input: ({ context }) => ({
               bus: context.ports.createCanBus(),
               log: context.ports.log,
+              // Pylon HV requests are 29-bit (spec §7); the chart counts the ones it cannot read.
+              isInverterFrame: broadcasts(context.config) ? isInverterHeartbeat : (frame) => frame.ext === true,
               clock: context.ports.clock,
-              minFrameIntervalMs: PROFILES[context.config.can.profile].minFrameIntervalMs ?? 0,
+              minFrameIntervalMs: profileCodec(context.config).minFrameIntervalMs ?? 0,
             }),
           },
           initial: 'opening',

@@ -4,11 +4,13 @@
  *   stale               last known measurements, CCL = DCL = 0, flags cleared, communication alarm;
  *   fault               CCL = DCL = 0, flags cleared, BMS alarms + system error;
  *   none                nothing (idle before the first valid snapshot, or fault gone silent).
+ * A Pylon HV inverter that asked the battery to sleep (0x8200) gets the stopped set too, with
+ * basic status "sleep": a sleep request only ever makes the bridge more conservative (issue 13).
  * Pure: the chart calls it from its transmit actions.
  */
 import type { RunnableConfig } from '../config/schema';
 import { CHEMISTRY_PRESETS, mapJkAlarms, stoppedChargeVoltageV, type BatteryPolicy, type ControlOutput } from '../control';
-import { PROFILES } from '../protocol/can';
+import { PROFILES, createPylonHvCodec, pylonHvVariant, type ProfileCodec } from '../protocol/can';
 import type { BatteryState, CellExtremes } from '../protocol/can/battery-state';
 import type { CanFrame } from '../protocol/can/frame';
 import type { BmsSnapshot } from '../protocol/jk/snapshot';
@@ -30,14 +32,26 @@ export interface BusInputs {
   /** The settings the output was computed with (set together with it). */
   policy: BatteryPolicy | null;
   config: RunnableConfig;
+  /** Pylon HV: the inverter asked the battery to sleep. */
+  sleeping?: boolean;
+}
+
+/** The codec of the configured profile, with its Pylon HV variant. */
+export function profileCodec(config: RunnableConfig): ProfileCodec {
+  return config.can.profile === 'pylon-hv' ? createPylonHvCodec(pylonHvVariant(config.can.pylonHv)) : PROFILES[config.can.profile];
+}
+
+/** Whether the profile transmits on its own (the 0x35x family) or only answers requests (Pylon HV, spec §7). */
+export function broadcasts(config: RunnableConfig): boolean {
+  return profileCodec(config).requestResponse !== true;
 }
 
 export function busFrames(inputs: BusInputs): { frames: CanFrame[]; limits: TransmittedLimits; state: BatteryState } | null {
   const { busMode, snapshot, output, policy, config } = inputs;
   if (busMode === 'none' || snapshot === null || output === null || policy === null) return null;
-  const state = batteryStateFor(busMode, snapshot, output, policy, config);
+  const state = batteryStateFor(busMode, snapshot, output, policy, config, inputs.sleeping === true);
   return {
-    frames: PROFILES[config.can.profile].encode(state),
+    frames: profileCodec(config).encode(state),
     state,
     limits: {
       chargeCurrentLimitA: state.chargeCurrentLimitA,
@@ -54,9 +68,10 @@ export function batteryStateFor(
   output: ControlOutput,
   policy: BatteryPolicy,
   config: RunnableConfig,
+  sleeping = false,
 ): BatteryState {
   const identity = config.can.identity;
-  const codec = PROFILES[config.can.profile];
+  const codec = profileCodec(config);
   const dvlWindow = codec.limitWindows?.dischargeVoltageV;
   const measured: BatteryState = {
     chargeVoltageV: output.chargeVoltageV,
@@ -81,13 +96,18 @@ export function batteryStateFor(
       manufacturer: identity.manufacturer ?? codec.defaultManufacturer,
       moduleCount: identity.moduleCount,
       capacityAh: identity.capacityAh ?? snapshot.settings.capacityAh,
-      nominalVoltageV: (snapshot.cellsMv.length * CHEMISTRY_PRESETS[policy.chemistry ?? 'lifepo4'].nominalCellMv) / 1000,
       firmwareMajor: identity.firmwareMajor,
       firmwareMinor: identity.firmwareMinor,
     },
     cells: cellExtremes(snapshot),
+    // The chemistry's nominal cell voltage × cells (Pylon HV 0x7320, Goodwe module count), 0x4250 cycles.
+    pack: {
+      cellCount: snapshot.cellsMv.length,
+      cycles: snapshot.cycles,
+      nominalVoltageV: (snapshot.cellsMv.length * CHEMISTRY_PRESETS[policy.chemistry ?? 'lifepo4'].nominalCellMv) / 1000,
+    },
   };
-  if (mode === 'normal') return measured;
+  if (mode === 'normal' && !sleeping) return measured;
 
   const stopped = {
     ...measured,
@@ -96,6 +116,7 @@ export function batteryStateFor(
     dischargeCurrentLimitA: config.control.stop.currentA,
     requests: { chargeEnable: false, dischargeEnable: false, forceChargeI: false, forceChargeII: false, fullCharge: false },
   };
+  if (mode === 'normal') return { ...stopped, sleeping: true };
   if (mode === 'stale') {
     // Pylon puts "internal communication fail" in the alarm table (byte 3 bit 3), i.e. a warning.
     return { ...stopped, warnings: { ...measured.warnings, communication: true } };

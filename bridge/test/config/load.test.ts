@@ -39,8 +39,7 @@ describe('defaults and precedence', () => {
     });
     expect(loaded).toMatchObject({ ok: true, cli: { help: false, check: false } });
     const c = config(LINKS);
-    expect(c.bms).toEqual({
-      link: '/dev/ttyUSB0',
+    const pollDefaults = {
       baudRate: 115200,
       pollIntervalMs: 500,
       replyTimeoutMs: 300,
@@ -50,7 +49,16 @@ describe('defaults and precedence', () => {
       reconnectInitialMs: 1000,
       reconnectMaxMs: 30000,
       plausibility: { minCellMv: 1000, maxCellMv: 5000, packVoltageToleranceMv: 1500, maxCurrentA: 1000, minTemperatureC: -40, maxTemperatureC: 100 },
+    };
+    expect(c.bms).toEqual({
+      link: '/dev/ttyUSB0',
+      onPackLost: 'stop',
+      mirrorPacks: 1,
+      maxPackVoltageSpreadMv: 1000,
+      ...pollDefaults,
       faultOnAlarms: ['mosfetOverTemperature', 'batteryOverTemperature', 'boxOverTemperature', 'protection309A', 'protection309B'],
+      // One link is one pack, named "1", with the section's settings.
+      packs: [{ name: '1', link: '/dev/ttyUSB0', ...pollDefaults }],
     });
     expect(c.can).toEqual({
       bus: 'stdout',
@@ -58,6 +66,7 @@ describe('defaults and precedence', () => {
       periodMs: 1000,
       reconnectInitialMs: 1000,
       reconnectMaxMs: 30000,
+      pylonHv: { preset: 'deye' },
       identity: { moduleCount: 1, firmwareMajor: 1, firmwareMinor: 0 },
     });
     expect(c.state).toEqual({ staleAfterMs: 5000, faultAfterMs: 30000, silenceAfterMs: 60000, recoverAfter: 3, inverterTimeoutMs: 10000 });
@@ -174,6 +183,15 @@ describe('problems: one line each, naming the file (or flag) and the key', () =>
     else expect(lines[0]).toMatch(expected);
   });
 
+  it('pylon-hv: a preset with single overrides; an out-of-range address or unknown byte order is refused, one line each', () => {
+    const c = config([...LINKS, '--profile', 'pylon-hv', '--set', 'can.pylonHv.preset=sofar', '--set', 'can.pylonHv.byteOrder=be']);
+    expect(c.can).toMatchObject({ profile: 'pylon-hv', pylonHv: { preset: 'sofar', byteOrder: 'be' } });
+    const lines = problems([...LINKS, '--profile', 'pylon-hv', '--set', 'can.pylonHv.address=16', '--set', 'can.pylonHv.byteOrder=middle']);
+    expect(lines).toHaveLength(2);
+    expect(lines.some((l) => /^--set can\.pylonHv\.address=16: can\.pylonHv\.address: /.test(l))).toBe(true);
+    expect(lines.some((l) => /^--set can\.pylonHv\.byteOrder=middle: can\.pylonHv\.byteOrder: /.test(l))).toBe(true);
+  });
+
   it('missing --bms and --can: one line each', () => {
     expect(problems([])).toEqual([
       'configuration: bms.link: missing; give --bms /dev/ttyUSB0 or tcp://host:port',
@@ -196,6 +214,93 @@ describe('problems: one line each, naming the file (or flag) and the key', () =>
     expect(problems([...LINKS, '--set', '__proto__.polluted=1'])).toEqual(['--set __proto__.polluted=1: __proto__: unknown key']);
     expect(problems([...LINKS, '--set', 'bms.__proto__.polluted=1'])).toEqual(['--set bms.__proto__.polluted=1: bms.__proto__: unknown key']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('several packs (issue 12)', () => {
+  const CAN = ['--can', 'stdout'];
+
+  it('repeated --bms: one pack per link, named by position unless named', () => {
+    const c = config(['--bms', '/dev/ttyUSB0', '--bms', 'east=tcp://10.0.0.5:8899', '--bms', '/dev/ttyUSB2', ...CAN]);
+    expect(c.bms.link).toBeUndefined();
+    expect(c.bms.packs.map((p) => [p.name, p.link])).toEqual([
+      ['1', '/dev/ttyUSB0'],
+      ['east', 'tcp://10.0.0.5:8899'],
+      ['3', '/dev/ttyUSB2'],
+    ]);
+    expect(c.bms.packs.every((p) => p.pollIntervalMs === 500 && p.plausibility.maxCellMv === 5000)).toBe(true);
+  });
+
+  it('bms.packs in YAML: each pack takes the bms settings unless it overrides them', () => {
+    const file = [
+      'bms:',
+      '  pollIntervalMs: 800',
+      '  replyTimeoutMs: 300',
+      '  onPackLost: degrade',
+      '  plausibility: { cellCount: 16 }',
+      '  packs:',
+      '    - { name: A, link: /dev/ttyUSB0 }',
+      '    - { name: B, link: /dev/ttyUSB1, pollIntervalMs: 1000, internalResistanceMohm: 12, plausibility: { maxCurrentA: 200 } }',
+    ].join('\n');
+    const c = config(['--config', 'f.yaml', ...CAN], { 'f.yaml': file });
+    expect(c.bms.onPackLost).toBe('degrade');
+    const [a, b] = c.bms.packs;
+    expect(a.internalResistanceMohm).toBeUndefined();
+    expect(a).toMatchObject({ name: 'A', pollIntervalMs: 800, plausibility: { cellCount: 16, maxCurrentA: 1000 } });
+    expect(b).toMatchObject({ name: 'B', pollIntervalMs: 1000, internalResistanceMohm: 12, plausibility: { cellCount: 16, maxCurrentA: 200, maxCellMv: 5000 } });
+  });
+
+  it('--bms replaces the packs of the file', () => {
+    const file = 'bms:\n  packs:\n    - { name: A, link: /dev/ttyUSB0 }\n    - { name: B, link: /dev/ttyUSB1 }\n';
+    const c = config(['--config', 'f.yaml', '--bms', '/dev/ttyUSB7', ...CAN], { 'f.yaml': file });
+    expect(c.bms.packs.map((p) => p.link)).toEqual(['/dev/ttyUSB7']);
+  });
+
+  it.each([
+    {
+      name: 'two packs on one link',
+      argv: ['--bms', '/dev/ttyUSB0', '--bms', '/dev/ttyUSB0', ...CAN],
+      expected: ["--bms: bms.packs.1.link: /dev/ttyUSB0 is also pack 1's link; one pack per link (one BMS answers a link)"],
+    },
+    {
+      name: 'duplicate names',
+      argv: ['--bms', 'A=/dev/ttyUSB0', '--bms', 'A=/dev/ttyUSB1', ...CAN],
+      expected: ['--bms: bms.packs.1.name: "A" names two packs; every pack needs its own name'],
+    },
+    {
+      name: 'a bad link of one pack',
+      argv: ['--bms', '/dev/ttyUSB0', '--bms', 'ttyUSB1', ...CAN],
+      expected: ['--bms: bms.packs.1.link: "ttyUSB1": a serial device needs its full path, e.g. /dev/ttyUSB1'],
+    },
+    {
+      name: 'differing cell counts',
+      file: 'bms:\n  packs:\n    - { name: A, link: /dev/ttyUSB0, plausibility: { cellCount: 16 } }\n    - { name: B, link: /dev/ttyUSB1, plausibility: { cellCount: 15 } }\n',
+      expected: ['f.yaml: bms.packs.1.plausibility.cellCount: pack B has 15 cells, pack A 16; packs in parallel need the same cell count'],
+    },
+    {
+      name: 'a pack override that breaks a timing rule names the pack',
+      file: 'bms:\n  packs:\n    - { name: A, link: /dev/ttyUSB0 }\n    - { name: B, link: /dev/ttyUSB1, replyTimeoutMs: 600 }\n',
+      expected: ['f.yaml: bms.packs.1.replyTimeoutMs: 600 must be below bms.pollIntervalMs (500) (pack B)'],
+    },
+    {
+      name: 'link and packs both',
+      file: 'bms:\n  link: /dev/ttyUSB0\n  packs:\n    - { name: A, link: /dev/ttyUSB1 }\n',
+      expected: ['f.yaml: bms.link: give bms.link (one pack) or bms.packs (several), not both'],
+    },
+    {
+      name: 'mirror mode with several packs',
+      argv: ['--bms', '/dev/ttyUSB0', '--bms', '/dev/ttyUSB1', '--set', 'bms.mirrorPacks=4', ...CAN],
+      expected: ['--set bms.mirrorPacks=4: bms.mirrorPacks: mirrors one watched pack; with 2 packs configured, leave it at 1'],
+    },
+    {
+      name: 'a pack name that cannot be read in a log line',
+      argv: ['--bms', 'pack one=/dev/ttyUSB0', '--bms', '/dev/ttyUSB1', ...CAN],
+      expected: [/^--bms: bms\.packs\.0\.name: a short name: letters, digits/],
+    },
+  ])('$name', ({ argv = CAN, file, expected }) => {
+    const lines = problems(file === undefined ? argv : ['--config', 'f.yaml', ...argv], file === undefined ? {} : { 'f.yaml': file });
+    expect(lines).toHaveLength(expected.length);
+    expected.forEach((want, i) => (typeof want === 'string' ? expect(lines[i]).toBe(want) : expect(lines[i]).toMatch(want)));
   });
 });
 
@@ -250,6 +355,7 @@ describe('deploy/bridge.example.yaml', () => {
     const c = config(['--config', 'sample.yaml'], { 'sample.yaml': uncommented });
     expect(c.bms.plausibility.cellCount).toBe(16);
     expect(c.can.identity).toMatchObject({ manufacturer: 'PYLON', capacityAh: 280 });
+    expect(c.can.pylonHv).toEqual({ preset: 'deye', byteOrder: 'be', currentOffset: false, temperatureOffset: false, dischargeLimitSign: 'plus', address: 1 });
   });
 
   it.each([

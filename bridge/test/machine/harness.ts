@@ -7,7 +7,8 @@ import { createActor, fromCallback, SimulatedClock } from 'xstate';
 import { bridgeConfigSchema, type BridgeConfigInput, type RunnableConfig } from '../../src/config/schema';
 import { bridgeMachine } from '../../src/machine/bridge-machine';
 import type { BmsPollerInput, CanLinkCommand, CanLinkInput } from '../../src/machine/actors';
-import { mergeBatteryState, PROFILES, type BatteryStatePatch, type CanFrame } from '../../src/protocol/can';
+import { profileCodec } from '../../src/machine/bus-output';
+import { mergeBatteryState, type BatteryStatePatch, type CanFrame } from '../../src/protocol/can';
 import type { BmsSnapshot } from '../../src/protocol/jk/snapshot';
 import { createMemoryLinkPair } from '../../src/transport/memory-link';
 import { MemoryCanNetwork } from '../../src/transport/memory-bus';
@@ -41,7 +42,7 @@ export function startHarness(overrides: BridgeConfigInput = {}, options: { canOp
   const sent: SentSet[] = [];
   let canOpens = options.canOpens ?? true;
   let canLinkStarts = 0;
-  const codec = PROFILES[config.can.profile];
+  const codec = profileCodec(config);
   const machine = bridgeMachine.provide({
     actors: {
       bmsPoller: fromCallback<{ type: 'NONE' }, BmsPollerInput>(() => () => undefined),

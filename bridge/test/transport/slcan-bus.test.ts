@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openPtyPair } from '../../../sim-kit/src/pty';
 import { canFrame } from '../../src/protocol/can/frame';
+import { decodePylonHvRequest } from '../../src/protocol/can';
+import type { CanFrame } from '../../src/protocol/can/frame';
 import { createMemoryLinkPair, type MemoryPeer } from '../../src/transport/memory-link';
 import { SerialLink } from '../../src/transport/serial-link';
 import { SlcanBus, type TransportLog } from '../../src/transport/slcan-bus';
@@ -219,6 +221,17 @@ describe('slcan-bus specifics', () => {
     await adapter.sendRaw('\rT1806E5F40\r');
     await new Promise((resolve) => setImmediate(resolve));
     expect(ids).toEqual([0x305, 0x306, 0x1806e5f4]);
+  });
+
+  it('delivers an inverter\'s Pylon HV request (T line, 29-bit 0x4200) as an extended frame the HV codec reads', async () => {
+    const { bus, adapter } = onMemory();
+    await bus.open();
+    const frames: CanFrame[] = [];
+    bus.onFrame((f) => frames.push(f));
+    await adapter.sendRaw('T0000420080200000000000000\r');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(frames.map((f) => [f.id, f.ext])).toEqual([[0x4200, true]]);
+    expect(decodePylonHvRequest(frames[0])).toEqual({ ok: true, request: { kind: 'info', info: 'equipment' } });
   });
 
   it('logs unreadable lines from the adapter and carries on', async () => {

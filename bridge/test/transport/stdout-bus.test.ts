@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canFrame } from '../../src/protocol/can/frame';
+import { encodePylonHvEnsemble, parseCandumpLine } from '../../src/protocol/can';
+import { baseState } from '../protocol/can/helpers';
 import { StdoutBus, type TextSink } from '../../src/transport/stdout-bus';
 import { expectTransportError } from './support/byte-link-contract';
 
@@ -33,6 +35,17 @@ describe('stdout-bus (dry run)', () => {
     expect(out.text).toBe(
       '(1700000000.123456) can0 351#1002C012C012C201\n' + '(1700000001.000000) can0 1806E5F4#AB\n' + '(1700000001.000000) can0 35E#\n',
     );
+  });
+
+  it('writes a Pylon HV reply with its 29-bit id as 8 hex digits, which candump parsing reads back as extended', async () => {
+    const out = recordingSink();
+    const bus = new StdoutBus({ out, now: () => 1_700_000_003_000 });
+    await bus.open();
+    const [reply] = encodePylonHvEnsemble({ ...baseState(), voltageV: 246.9, currentA: 0, temperatureC: 18.1, socPct: 46, sohPct: 100 });
+    await bus.send(reply);
+    expect(out.text).toBe('(1700000003.000000) can0 00004210#A50930759D042E64\n');
+    const parsed = parseCandumpLine(out.text.trim());
+    expect(parsed.ok && [parsed.frame.id, parsed.frame.ext]).toEqual([0x4210, true]);
   });
 
   it('names the interface it was given, so canplayer can replay onto it', async () => {

@@ -50,11 +50,6 @@ export interface BatteryIdentity {
   moduleCount: number;
   /** 0x35F / 0x379 installed capacity. */
   capacityAh: number;
-  /**
-   * Nominal pack voltage (cells × the chemistry's nominal cell voltage); not on the wire, it turns
-   * capacityAh into energy (Goodwe module count, §4). Absent: a 16 S LiFePO4 pack (51.2 V).
-   */
-  nominalVoltageV?: number;
   /** 0x35F firmware version bytes (major, minor). */
   firmwareMajor: number;
   firmwareMinor: number;
@@ -102,4 +97,18 @@ export interface BatteryState {
   requests: BatteryRequests;
   identity: BatteryIdentity;
   cells: CellExtremes;
+  /** Pylon HV 0x4250 basic status "sleep" (the inverter asked the battery to sleep, §7). Optional: only pylon-hv sends it. */
+  sleeping?: boolean;
+  /** Pylon HV 0x4250 cycles and 0x7320 cell count / voltage level (§7). Optional: only pylon-hv sends them. */
+  pack?: PackInfo;
+}
+
+export interface PackInfo {
+  cellCount: number;
+  cycles: number;
+  /**
+   * Nominal pack voltage: cells × the chemistry's nominal cell voltage (control/chemistry.ts).
+   * Pylon HV 0x7320 "voltage level" in whole volts; Goodwe turns capacity into energy with it (§4).
+   */
+  nominalVoltageV: number;
 }

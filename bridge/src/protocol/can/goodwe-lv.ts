@@ -8,7 +8,7 @@
  * - 0x359 byte 4 = the number of 5.4 kWh "LX U5.4-L" batteries the inverter app is configured
  *   with; Uksa007's rule is "select the number closest to your capacity" (§4): capacity × nominal
  *   voltage / 5.4 kWh, so an 8 S 280 Ah LiFePO4 pack (7.2 kWh) is 1 module, a 16 S one (14.3 kWh)
- *   3. It is derived from identity.capacityAh and identity.nominalVoltageV rather than taken from
+ *   3. It is derived from identity.capacityAh and pack.nominalVoltageV rather than taken from
  *   identity.moduleCount, because that field holds the Pylon meaning (modules of a Pylontech stack,
  *   §10.2) and one battery cannot carry both.
  */
@@ -29,5 +29,5 @@ export function goodweModuleCount(capacityAh: number, nominalVoltageV = LV_NOMIN
 export const goodweLv: ProfileCodec = createPylonFamilyCodec({
   name: 'goodwe-lv',
   defaultManufacturer: 'GOODWE',
-  moduleCount: (state) => goodweModuleCount(state.identity.capacityAh, state.identity.nominalVoltageV),
+  moduleCount: (state) => goodweModuleCount(state.identity.capacityAh, state.pack?.nominalVoltageV),
 });

@@ -156,7 +156,7 @@ export function decodeInverterFrame(frame: CanFrame): InverterDecodeResult {
  * The data-free heartbeat a brand's inverter sends, in order (§3.1, §6.1). SMA has none: its
  * 0x305-0x307 carry measurements, built with encodeInverterMessage.
  */
-export function inverterHeartbeatFrames(profile: Exclude<ProfileName, 'sma-si'>): CanFrame[] {
+export function inverterHeartbeatFrames(profile: Exclude<ProfileName, 'sma-si' | 'pylon-hv'>): CanFrame[] {
   const messages: InverterMessage[] =
     profile === 'victron' ? [{ kind: 'keepalive', id: 0x305 }, { kind: 'keepalive', id: 0x306 }, { kind: 'victron-307' }] : [{ kind: 'keepalive', id: 0x305 }];
   return messages.map(encodeInverterMessage);

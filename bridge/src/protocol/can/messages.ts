@@ -174,7 +174,33 @@ export interface QuickStopMessage {
   kind: 'quick-stop';
 }
 
+/** Pylon HV replies 0x4210-0x4290, 0x7310-0x7340, 0x8250 (§7; pylon-hv.ts has the layouts). */
+export type PylonHvMessage =
+  | { kind: 'hv-measurements'; voltageV: number; currentA: number; temperatureC: number; socPct: number; sohPct: number }
+  | { kind: 'hv-limits'; chargeVoltageV: number; dischargeVoltageV: number; chargeCurrentLimitA: number; dischargeCurrentLimitA: number }
+  | { kind: 'hv-cells'; maxCellMv: number; minCellMv: number; maxCellNumber: number; minCellNumber: number }
+  | { kind: 'hv-cell-temperatures'; maxTemperatureC: number; minTemperatureC: number; maxTemperatureSensorNumber: number; minTemperatureSensorNumber: number }
+  | {
+      kind: 'hv-status';
+      /** Byte 0 bits 0-2; null for the reserved values 4-7. */
+      basicStatus: 'sleep' | 'charge' | 'discharge' | 'idle' | null;
+      forceCharge: boolean;
+      balanceCharge: boolean;
+      cycles: number;
+      errorByte: number;
+      alarmWord: number;
+      protectionWord: number;
+    }
+  | { kind: 'hv-modules'; quantity: 'voltage' | 'temperature'; max: number; min: number; maxNumber: number; minNumber: number }
+  | { kind: 'hv-forbidden'; chargeForbidden: boolean; dischargeForbidden: boolean; byte0: number; byte1: number }
+  | { kind: 'hv-fault-extension'; byte0: number }
+  | { kind: 'hv-versions'; hardware: number; hardwareMajor: number; hardwareMinor: number; softwareMajor: number; softwareMinor: number }
+  | { kind: 'hv-quantities'; cellCount: number; modulesInSeries: number; cellsPerModule: number; voltageLevelV: number; capacityAh: number }
+  | { kind: 'hv-name'; part: 1 | 2; text: string }
+  | { kind: 'hv-mask-reply'; willAct: boolean };
+
 export type CanMessage =
+  | PylonHvMessage
   | LimitsMessage
   | SocMessage
   | MeasurementsMessage

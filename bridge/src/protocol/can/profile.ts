@@ -6,12 +6,17 @@ import type { BatteryState } from './battery-state';
 import type { CanFrame } from './frame';
 import type { CanMessage } from './messages';
 
-export type ProfileName = 'pylon-lv' | 'goodwe-lv' | 'sma-si' | 'victron';
+export type ProfileName = 'pylon-lv' | 'goodwe-lv' | 'sma-si' | 'victron' | 'pylon-hv';
 
 export interface ProfileCodec {
   name: ProfileName;
   /** ids this profile transmits, in send order; the checker uses it to flag foreign ids */
   frameIds: readonly number[];
+  /**
+   * Pylon HV (§7): frames go out only as replies to the inverter's requests, with 29-bit ids; the
+   * checker then judges each reply against its request instead of a period. Absent = periodic 0x35x set.
+   */
+  requestResponse?: true;
   /** default 0x35E name etc. */
   defaultManufacturer: string;
   /**
@@ -30,7 +35,7 @@ export interface ProfileCodec {
 }
 
 export type BatteryStatePatch = {
-  [K in keyof BatteryState]?: BatteryState[K] extends object ? Partial<BatteryState[K]> : BatteryState[K];
+  [K in keyof BatteryState]?: NonNullable<BatteryState[K]> extends object ? Partial<NonNullable<BatteryState[K]>> : BatteryState[K];
 };
 
 export type CanDecodeErrorCode = 'UNKNOWN_ID' | 'BAD_DLC' | 'BAD_VALUE';

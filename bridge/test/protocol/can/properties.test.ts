@@ -24,13 +24,15 @@ import {
 } from '../../../src/protocol/can';
 import { frameOf, hexOf, hostileStateArb, validStateArb, vector } from './helpers';
 
-const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
+/** The broadcast 0x35x family; Pylon HV (request/response, 29-bit) has its own tests in pylon-hv.test.ts. */
+type BroadcastProfileName = Exclude<ProfileName, 'pylon-hv'>;
+const PROFILE_NAMES = (Object.keys(PROFILES) as ProfileName[]).filter((n): n is BroadcastProfileName => n !== 'pylon-hv');
 
 const NEGATIVE_VECTORS = ['pylonemu-351', 'diybms87-351-negative-dcl', 'pylonemu-305-from-battery', 'pylon-example-356-SYNTHETIC', 'pylonemu-35e'].map((id) => frameOf(vector(id)));
 
 /** DLC per id as §1 recommends: Pylontech DLCs in Pylon mode, 8-byte frames for Victron. */
 const PYLON_DLC: Record<number, number> = { 0x359: 7, 0x351: 8, 0x355: 4, 0x356: 6, 0x35c: 2, 0x35e: 8 };
-const EXPECTED_DLC: Record<ProfileName, (id: number) => number> = {
+const EXPECTED_DLC: Record<BroadcastProfileName, (id: number) => number> = {
   'pylon-lv': (id) => PYLON_DLC[id],
   'goodwe-lv': (id) => PYLON_DLC[id],
   'sma-si': (id) => ({ 0x351: 8, 0x355: 6, 0x356: 6, 0x35a: 8, 0x35e: 8, 0x35f: 8 })[id] ?? -1,
@@ -40,7 +42,7 @@ const EXPECTED_DLC: Record<ProfileName, (id: number) => number> = {
 const s16 = (d: Uint8Array, o: number) => ((d[o] | (d[o + 1] << 8)) << 16) >> 16;
 const u16 = (d: Uint8Array, o: number) => d[o] | (d[o + 1] << 8);
 
-function checkFrameSet(name: ProfileName, frames: CanFrame[]): void {
+function checkFrameSet(name: BroadcastProfileName, frames: CanFrame[]): void {
   const profile = PROFILES[name];
   expect(frames.map((f) => f.id)).toEqual([...profile.frameIds]);
   for (const f of frames) {
@@ -163,7 +165,7 @@ function expectedPairs(set: AlarmSet): AlarmSet {
   };
 }
 
-const ROUND_TRIP: Record<ProfileName, (state: BatteryState, got: BatteryStatePatch) => void> = {
+const ROUND_TRIP: Record<BroadcastProfileName, (state: BatteryState, got: BatteryStatePatch) => void> = {
   'pylon-lv': (state, got) => {
     expect(got).not.toHaveProperty('socHiResPct'); // DLC 4
     expect({ alarms: got.alarms, warnings: got.warnings }).toEqual(expectedPylonAlarms(state));
