@@ -1,14 +1,10 @@
 /** Chemistry-aware limits and each inverter's own rules (issue 11). */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { Given, Then, When } from '@cucumber/cucumber';
+import { Then, When } from '@cucumber/cucumber';
 import { BRIDGE_ENTRY } from '../../rig/src/bridge-process';
 import { patchOf } from '../../sim-inverter/src/checker';
 import type { RigWorld } from '../support/world';
-
-Given('the {string} battery at {int} % SoC', async function (this: RigWorld, profile: string, soc: number) {
-  await this.createBattery(profile, undefined, soc);
-});
 
 When('the bridge is started', function (this: RigWorld) {
   this.mark('event');
