@@ -4,14 +4,19 @@
  *
  *   steady state  CPU time per poll cycle, CPU share of one core, resident memory (after a
  *                 warm-up of a tenth of the run, so start-up work is not counted as steady state);
- *   cold start    spawn → the first CAN frame the inverter receives, with the BMS answering.
+ *   cold start    spawn → the first CAN frame the inverter receives, with the BMS answering;
+ *   period jitter per CAN id, the intervals between two frames of one id as the inverter
+ *                 received them over the measured window (the set goes out every can.periodMs).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { formatCanId } from '../bridge/src/protocol/can/frame';
 import { PtyRig } from '../rig/src/rig-setup';
+import type { FrameRecord } from '../sim-inverter/src/checker';
 import { loadProfile } from '../sim-bms/src/profile';
 import { distribution, type Distribution } from './stats';
+import { WEB_ON_ANY_PORT } from './web-port';
 
 /** Kernel clock ticks per second, the unit of utime/stime in /proc/<pid>/stat. */
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
@@ -24,6 +29,8 @@ export interface FootprintOptions {
   /** From spawn to the final reading. */
   durationMs: number;
   log: (line: string) => void;
+  /** An installed jk-can-bridge to measure instead of this tree's build (bench/installed.ts). */
+  command?: string;
 }
 
 export interface FootprintResult {
@@ -45,6 +52,10 @@ export interface FootprintResult {
   peakRssMb: number;
   /** VmRSS every 15 s over the window, to show whether it grows. */
   rssMbSamples: number[];
+  /** Intervals between frames of one id at the inverter over the window, by id ("0x351"). */
+  periodsById: Record<string, Distribution>;
+  /** The same over every id: how far a frame strays from can.periodMs. */
+  periods: Distribution;
 }
 
 export interface ColdStartResult extends Distribution {
@@ -75,13 +86,35 @@ function memoryMb(pid: number): { rssMb: number; peakRssMb: number } {
   return { rssMb: mb(kb('VmRSS')), peakRssMb: mb(kb('VmHWM')) };
 }
 
+/** Intervals between consecutive frames of each id received in [fromMs, toMs]. */
+export function periodsOf(frames: readonly FrameRecord[], fromMs: number, toMs: number): { byId: Record<string, number[]>; all: number[] } {
+  const last = new Map<string, number>();
+  const byId: Record<string, number[]> = {};
+  const all: number[] = [];
+  for (const record of frames) {
+    if (record.atMs < fromMs || record.atMs > toMs) continue;
+    const id = formatCanId(record.frame);
+    const previous = last.get(id);
+    last.set(id, record.atMs);
+    if (previous === undefined) continue;
+    (byId[id] ??= []).push(record.atMs - previous);
+    all.push(record.atMs - previous);
+  }
+  return { byId, all };
+}
+
 export async function measureFootprint(options: FootprintOptions): Promise<FootprintResult> {
-  const rig = await PtyRig.open({ battery: loadProfile('jk-16s-280ah'), socPct: 50, inverter: 'pylon-lv', settings: options.settings });
+  const rig = await PtyRig.open({
+    battery: loadProfile('jk-16s-280ah'),
+    socPct: 50,
+    inverter: 'pylon-lv',
+    settings: [WEB_ON_ANY_PORT, ...options.settings],
+  });
   try {
     let answered = 0;
     rig.bms.on('served', () => (answered += 1));
     const spawnedAt = Date.now();
-    const { pid } = rig.startBridge();
+    const { pid } = rig.startBridge(options.command);
     await rig.waitForFrame('a first frame', spawnedAt, () => true, FIRST_FRAME_TIMEOUT_MS);
     const endAt = spawnedAt + options.durationMs;
     const windowStartAt = spawnedAt + options.durationMs / 10;
@@ -92,7 +125,7 @@ export async function measureFootprint(options: FootprintOptions): Promise<Footp
     while (Date.now() < endAt) {
       await sleep(Math.min(RSS_SAMPLE_EVERY_MS, Math.max(0, endAt - Date.now())));
       rssMbSamples.push(memoryMb(pid).rssMb);
-      options.log(`  ${Math.round((Date.now() - spawnedAt) / 1000)} s: RSS ${rssMbSamples.at(-1)} MB, ${answered} polls answered`);
+      options.log(`  poll ${rig.config.bms.pollIntervalMs} ms, ${Math.round((Date.now() - spawnedAt) / 1000)} s: RSS ${rssMbSamples.at(-1)} MB, ${answered} polls answered`);
     }
     const endTicks = procStat(pid).cpuTicks;
     const endedAt = Date.now();
@@ -100,6 +133,7 @@ export async function measureFootprint(options: FootprintOptions): Promise<Footp
     const polls = answered - start.polls;
     const cpuMs = ((endTicks - start.cpuTicks) * 1000) / CLK_TCK;
     const windowMs = endedAt - start.atMs;
+    const periods = periodsOf(rig.inverter.checker.frames, start.atMs, endedAt);
     return {
       settings: options.settings,
       pollIntervalMs: rig.config.bms.pollIntervalMs,
@@ -113,21 +147,23 @@ export async function measureFootprint(options: FootprintOptions): Promise<Footp
       rssMb: memory.rssMb,
       peakRssMb: memory.peakRssMb,
       rssMbSamples,
+      periodsById: Object.fromEntries(Object.entries(periods.byId).map(([id, intervals]) => [id, distribution(intervals)])),
+      periods: distribution(periods.all),
     };
   } finally {
     await rig.close();
   }
 }
 
-export async function measureColdStart(trials: number, log: (line: string) => void): Promise<ColdStartResult> {
-  const rig = await PtyRig.open({ battery: loadProfile('jk-16s-280ah'), socPct: 50, inverter: 'pylon-lv' });
+export async function measureColdStart(trials: number, log: (line: string) => void, command?: string): Promise<ColdStartResult> {
+  const rig = await PtyRig.open({ battery: loadProfile('jk-16s-280ah'), socPct: 50, inverter: 'pylon-lv', settings: [WEB_ON_ANY_PORT] });
   try {
     const samples: number[] = [];
     for (let i = 0; i < trials; i++) {
       // The previous bridge closed both ptys; give the simulators a moment to be listening again.
       await sleep(1000);
       const spawnedAt = Date.now();
-      const bridge = rig.startBridge();
+      const bridge = rig.startBridge(command);
       const first = await rig.waitForFrame('a first frame', spawnedAt, () => true, FIRST_FRAME_TIMEOUT_MS);
       samples.push(first.atMs - spawnedAt);
       await bridge.stop();

@@ -17,6 +17,21 @@ Feature: MQTT, Home Assistant and the web page
     And the inverter heard a frame set every period while the broker was away
     And the checker saw no invariant violation
 
+  Scenario: A hung broker does not slow the CAN side, and hears the latest state when it recovers
+    Given a 16-cell battery at 60 % SoC
+    And an MQTT broker the bridge publishes to
+    And a "pylon-lv" inverter on the bus
+    And the bridge is running
+    Then within 3000 ms the broker holds the bridge state with bms "connected"
+    When the MQTT broker hangs
+    And cell 5 rises to 3600 mV
+    Then within 1500 ms the inverter sees a charge current limit of 0 A
+    When 4000 ms pass
+    And the MQTT broker recovers
+    Then within 5000 ms the broker holds the bridge state with a charge current limit of 0 A
+    And the inverter heard a frame set every period while the broker was hung
+    And the checker saw no invariant violation
+
   Scenario: A dead bridge shows as unavailable (the last will)
     Given a 16-cell battery at 60 % SoC
     And an MQTT broker the bridge publishes to

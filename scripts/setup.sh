@@ -4,6 +4,7 @@
 #   can-utils  candump/cansend for real-interface checks (the vcan VM runner installs qemu itself)
 #   mosquitto  the real MQTT broker the observer tests and scenarios start on their own ports
 #   chromium   the real headless browser (puppeteer-core drives /usr/bin/chromium; nothing downloads one)
+#   systemd    systemd-analyze, which verifies the service unit in the package test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ command -v socat >/dev/null || need+=(socat)
 command -v candump >/dev/null || need+=(can-utils)
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ "${#need[@]}" -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then
     echo "setup: please install ${need[*]} with your package manager" >&2
@@ -24,3 +26,5 @@ if [ "${#need[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 npm ci --no-audit --no-fund
+# Build once here: `npm run bridge` runs the built JavaScript and compiles nothing at start-up.
+npm run -s build

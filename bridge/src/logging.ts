@@ -3,11 +3,13 @@
  * "pretty" prints one human line per event; "json" prints pino JSON lines for log shippers.
  */
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
 import type { BridgeConfig } from './config/schema';
 
 export function createLogger(options: BridgeConfig['log'], name = 'bridge'): Logger {
   if (options.format === 'json') return pino({ name, level: options.level }, pino.destination({ fd: 2, sync: true }));
+  // Loaded only for pretty logs: pino-pretty and its dependencies are some 40 modules that a
+  // bridge logging JSON (to a log shipper) would load for nothing at every start.
+  const pretty = require('pino-pretty') as typeof import('pino-pretty');
   const stream = pretty({
     destination: 2,
     sync: true,

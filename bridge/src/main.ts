@@ -1,11 +1,14 @@
 /**
- * `npm run bridge -- --bms /dev/ttyUSB0 --can socketcan:can0 --profile pylon-lv`
+ * `jk-can-bridge --bms /dev/ttyUSB0 --can socketcan:can0 --profile pylon-lv`
+ * (in a clone: `npm run bridge -- ...`).
  * Exit codes: 0 clean stop, 2 configuration refused (one line per problem on stderr).
  */
 import { loadConfig, USAGE } from './config/load';
 import { createLogger } from './logging';
 import { startObservers } from './observers';
 import { startBridge } from './runtime';
+import { socketCanAddonProblem } from './transport/socketcan-bus';
+import { parseCanSpec } from './transport/spec';
 
 /** package.json's version, for Home Assistant's device info (dist/bridge/src → ../../../package.json). */
 function packageVersion(): string {
@@ -19,8 +22,8 @@ function packageVersion(): string {
   return 'unknown';
 }
 
-function main(): void {
-  const loaded = loadConfig(process.argv.slice(2));
+export function runBridge(argv: string[]): void {
+  const loaded = loadConfig(argv);
   if (loaded.cli.help) {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
@@ -40,9 +43,21 @@ function main(): void {
     process.stdout.write(`${JSON.stringify(loaded.config, null, 2)}\n`);
     process.exit(0);
   }
+  // A missing optional addon is not fixed by waiting: refuse like a bad config (exit 2, which the
+  // service unit does not restart) instead of retrying the CAN link forever.
+  const can = parseCanSpec(loaded.config.can.bus);
+  const addon = can.ok && can.spec.kind === 'socketcan' ? socketCanAddonProblem() : undefined;
+  if (addon !== undefined) {
+    process.stderr.write(`bridge not started: ${loaded.config.can.bus}: ${addon}\n`);
+    process.exit(2);
+  }
   const log = createLogger(loaded.config.log);
   const bridge = startBridge(loaded.config, log);
-  const observers = startObservers(loaded.config, bridge, log, packageVersion());
+  // The observers never stop the bridge: one that fails to start is logged, and CAN goes on.
+  const observers = startObservers(loaded.config, bridge, log, packageVersion()).catch((err: Error) => {
+    log.error({ err: err.message }, `observers not started: ${err.message}`);
+    return null;
+  });
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
@@ -52,7 +67,7 @@ function main(): void {
     bridge
       .stop()
       .then(() => observers)
-      .then((o) => o.stop())
+      .then((o) => o?.stop())
       .then(
       () => process.exit(0),
       (err: Error) => {
@@ -65,4 +80,4 @@ function main(): void {
   process.on('SIGTERM', stop);
 }
 
-main();
+if (require.main === module) runBridge(process.argv.slice(2));

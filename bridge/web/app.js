@@ -36,37 +36,47 @@ function renderStates(s) {
   faults.textContent = s ? s.faults.join(' · ') : '';
 }
 
+/** Each pack: its values, then its cells (several packs: one block each, titled by name). */
 function renderPack(s) {
-  const pack = s && s.packs[0];
-  const values = $('pack-values');
-  values.replaceChildren();
-  if (!pack) {
-    values.append(el('p', { class: 'note' }, 'no BMS data yet'));
-    $('cells').replaceChildren();
-    $('cell-summary').textContent = '';
+  const container = $('packs');
+  const packs = s ? s.packs : [];
+  if (packs.length === 0) {
+    container.replaceChildren(el('p', { class: 'note' }, 'no BMS data yet'));
     return;
   }
+  container.replaceChildren(...packs.map((pack) => packBlock(pack, packs.length > 1)));
+}
+
+function packBlock(pack, titled) {
+  const block = el('div', { class: 'pack', 'data-pack': pack.id });
+  if (titled) block.append(el('h3', {}, `Pack ${pack.name}`));
+  const values = el('div', { class: 'values' });
   const items = [
-    ['Voltage', fmt(pack.voltageV, 2, 'V'), 'pack-voltage'],
-    ['Current', fmt(pack.currentA, 1, 'A'), 'pack-current'],
-    ['Power', fmt(pack.powerW, 0, 'W'), 'pack-power'],
-    ['SoC', fmt(pack.socPct, 0, '%'), 'pack-soc'],
-    ['MOSFET', fmt(pack.temperaturesC.mosfet, 0, '°C'), 'pack-t-mosfet'],
-    ['T1 / T2', `${pack.temperaturesC.battery1} / ${pack.temperaturesC.battery2} °C`, 'pack-t'],
-    ['Cycles', String(pack.cycles), 'pack-cycles'],
-    ['MOSFETs', `${pack.chargeMosfet ? 'C' : '–'}${pack.dischargeMosfet ? 'D' : '–'}${pack.balancing ? ' balancing' : ''}`, 'pack-mosfets'],
+    ['Voltage', fmt(pack.voltageV, 2, 'V')],
+    ['Current', fmt(pack.currentA, 1, 'A')],
+    ['Power', fmt(pack.powerW, 0, 'W')],
+    ['SoC', fmt(pack.socPct, 0, '%')],
+    ['MOSFET', fmt(pack.temperaturesC.mosfet, 0, '°C')],
+    ['T1 / T2', `${pack.temperaturesC.battery1} / ${pack.temperaturesC.battery2} °C`],
+    ['Cycles', String(pack.cycles)],
+    ['MOSFETs', `${pack.chargeMosfet ? 'C' : '–'}${pack.dischargeMosfet ? 'D' : '–'}${pack.balancing ? ' balancing' : ''}`],
   ];
-  for (const [label, value, id] of items) {
+  for (const [label, value] of items) {
     const box = el('div', { class: 'value' });
-    box.append(el('span', { class: 'label' }, label), el('span', { class: 'number', id }, value));
+    box.append(el('span', { class: 'label' }, label), el('span', { class: 'number' }, value));
     values.append(box);
   }
-  renderCells(pack);
+  const svg = el('svg:svg', { class: 'cells', role: 'img', 'aria-label': `cell voltages of pack ${pack.name}` });
+  renderCells(svg, pack);
+  const summary = el('p', { class: 'note' },
+    `min ${(pack.cellMinMv / 1000).toFixed(3)} V (cell ${pack.cellMinNumber}) · max ${(pack.cellMaxMv / 1000).toFixed(3)} V (cell ${pack.cellMaxNumber}) · Δ ${pack.cellDeltaMv} mV` +
+    (pack.alarms.length ? ` · BMS alarms: ${pack.alarms.join(', ')}` : ''));
+  block.append(values, svg, summary);
+  return block;
 }
 
 /** Cells as bars on a fixed LiFePO4-friendly scale, the lowest and highest marked. */
-function renderCells(pack) {
-  const svg = $('cells');
+function renderCells(svg, pack) {
   const n = pack.cellsMv.length;
   const width = Math.max(320, n * 28);
   const height = 170;
@@ -93,8 +103,6 @@ function renderCells(pack) {
     svg.append(el('svg:text', { x: x + slot * 0.35, y: Math.max(10, y(mv) - 4), class: `cell-value${isMin ? ' min' : ''}${isMax ? ' max' : ''}` }, (mv / 1000).toFixed(3)));
   });
   svg.append(el('svg:text', { x: 2, y: height - 4, class: 'axis' }, `${(lo / 1000).toFixed(2)} V … ${(hi / 1000).toFixed(2)} V`));
-  $('cell-summary').textContent =
-    `min ${(pack.cellMinMv / 1000).toFixed(3)} V (cell ${pack.cellMinNumber}) · max ${(pack.cellMaxMv / 1000).toFixed(3)} V (cell ${pack.cellMaxNumber}) · Δ ${pack.cellDeltaMv} mV`;
 }
 
 function renderLimits(s) {

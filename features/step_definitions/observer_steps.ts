@@ -86,6 +86,16 @@ When('the MQTT broker dies', async function (this: RigWorld) {
   this.mark('broker died');
 });
 
+When('the MQTT broker hangs', function (this: RigWorld) {
+  observers(this).broker!.freeze();
+  this.mark('broker died');
+});
+
+When('the MQTT broker recovers', function (this: RigWorld) {
+  observers(this).broker!.thaw();
+  this.mark('broker back');
+});
+
 When('the MQTT broker comes back without its retained messages', async function (this: RigWorld) {
   const rig = observers(this);
   await rig.broker!.restart();
@@ -107,7 +117,7 @@ Then('within {int} ms the broker holds everything again', async function (this: 
   );
 });
 
-Then('the inverter heard a frame set every period while the broker was away', function (this: RigWorld) {
+Then(/^the inverter heard a frame set every period while the broker was (?:away|hung)$/, function (this: RigWorld) {
   const from = this.markOf('broker died');
   const to = this.markOf('broker back');
   const sets = this.frames.filter((r) => r.frame.id === 0x351 && r.atMs >= from - 1500 && r.atMs <= to + 1500).map((r) => r.atMs);
@@ -180,7 +190,7 @@ Then(/^within (\d+) ms the page shows (bms|inverter|can) "([^"]+)"$/, async func
 });
 
 Then('the page shows {int} cell bars', async function (this: RigWorld, cells: number) {
-  assert.equal(await page(this).$$eval('#cells .cell-bar', (bars) => bars.length), cells);
+  assert.equal(await page(this).$$eval('.pack[data-pack="pack1"] .cell-bar', (bars) => bars.length), cells);
 });
 
 Then(/^within (\d+) ms the page shows a charge current limit (of|above) (\d+) A$/, async function (this: RigWorld, ms: string, relation: string, amps: string) {
@@ -197,7 +207,7 @@ Then(/^within (\d+) ms the page shows a charge current limit (of|above) (\d+) A$
 });
 
 Then('the page marks cell {int} as the highest', async function (this: RigWorld, cell: number) {
-  const marked = await page(this).$$eval('#cells .cell-bar.max', (bars) => bars.map((b) => Number(b.getAttribute('data-cell'))));
+  const marked = await page(this).$$eval('.pack[data-pack="pack1"] .cell-bar.max', (bars) => bars.map((b) => Number(b.getAttribute('data-cell'))));
   assert.deepEqual(marked, [cell]);
 });
 

@@ -159,6 +159,7 @@ export class RigWorld extends World<RigParameters> {
       bms: battery,
       config: this.loadedBridgeConfig(),
       transportFaults: this.slcan,
+      timeScale: this.scale,
     });
   }
 

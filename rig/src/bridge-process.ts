@@ -1,6 +1,8 @@
 /**
  * The bridge as users run it: the production entry point (dist/bridge/src/main.js) in its own
- * process, with JSON logs on stderr that scenarios read to know its state.
+ * process, with JSON logs on stderr that scenarios read to know its state. With a command (or
+ * RIG_BRIDGE_COMMAND set, e.g. to an installed jk-can-bridge), that command runs instead: how CI
+ * proves the packed product works, not just this tree's build.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
@@ -10,6 +12,8 @@ import * as readline from 'node:readline';
 const HERE = path.resolve(__dirname, '../..');
 const ROOT = path.basename(HERE) === 'dist' ? path.dirname(HERE) : HERE;
 export const BRIDGE_ENTRY = path.join(ROOT, 'dist/bridge/src/main.js');
+/** The installed bridge the rig runs instead of BRIDGE_ENTRY, when set. */
+export const INSTALLED_BRIDGE = process.env.RIG_BRIDGE_COMMAND || undefined;
 
 export interface BridgeLogLine {
   atMs: number;
@@ -28,11 +32,16 @@ export class BridgeProcess {
   private readonly exited: Promise<number | null>;
   private waiters: Array<() => void> = [];
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [BRIDGE_ENTRY, ...args, '--log-format', 'json'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    if (this.child.pid === undefined) throw new Error(`could not start ${BRIDGE_ENTRY}`);
+  /** The command that started it, for people to read. */
+  readonly commandLine: string;
+
+  constructor(args: string[], command = INSTALLED_BRIDGE) {
+    const argv = [...args, '--log-format', 'json'];
+    const [file, fileArgs] = command === undefined ? [process.execPath, [BRIDGE_ENTRY, ...argv]] : [command, argv];
+    const entry = path.relative(process.cwd(), BRIDGE_ENTRY);
+    this.commandLine = [command ?? `node ${entry.startsWith('..') ? BRIDGE_ENTRY : entry}`, ...args].join(' ');
+    this.child = spawn(file, fileArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (this.child.pid === undefined) throw new Error(`could not start ${command ?? BRIDGE_ENTRY}`);
     this.pid = this.child.pid;
     readline.createInterface({ input: this.child.stderr! }).on('line', (raw) => this.onLine(raw));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));

@@ -1,10 +1,11 @@
 /**
- * npm start -- [--profile <name|file>] [--soc <pct>] [--packs <n>] [--inverter <profile>] [--time-scale <x>]
- *              [--scenario <file>] [--control-port <n>] [--duration <time>] [--no-view]
+ * npm start -- [--config <file>] [--profile <name|file>] [--soc <pct>] [--packs <n>] [--inverter <profile>]
+ *              [--time-scale <x>] [--scenario <file>] [--control-port <n>] [--duration <time>] [--no-view]
+ * (installed: jk-can-bridge rig [options])
  *
  * The whole rig in one terminal, for a newcomer and for CI smoke tests: the virtual JK BMS on a
  * socat pty, the virtual inverter on SLCAN over a second pty (closed loop: its current flows into
- * the battery), and the real bridge (dist/bridge/src/main.js) between them, all in a temporary
+ * the battery), and the real bridge (bridge-process.ts) between them, all in a temporary
  * directory. The inverter offers 3000 W of solar, so the battery charges through the bridge within
  * seconds. One view shows all three; one prompt and one control server take `bms <command>`,
  * `inverter <command>`, `play <timeline>` and `quit`.
@@ -27,7 +28,7 @@ import { bankStatus, type VirtualBank } from '../../sim-bms/src/bank';
 import { listProfiles, loadProfile } from '../../sim-bms/src/profile';
 import { bmsStatusLine, renderStatus } from '../../sim-bms/src/view';
 import type { VirtualBms } from '../../sim-bms/src/virtual-bms';
-import { INVERTER_PROFILE_NAMES, isInverterProfileName } from '../../sim-inverter/src/profiles';
+import { INVERTER_PROFILE_NAMES, isInverterProfileName, type InverterProfileName } from '../../sim-inverter/src/profiles';
 import { SlcanPtyEndpoint } from '../../sim-inverter/src/slcan-pty';
 import { formatViolation, renderStatusLine, renderView } from '../../sim-inverter/src/view';
 import type { VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
@@ -37,19 +38,22 @@ import { numberOption, runCli, startConsole, UsageError, type LiveConsole } from
 import { BRIDGE_PROFILE_FOR, serveVirtualBank, serveVirtualBms, startVirtualInverter } from './rig-setup';
 import { loadTimeline } from '../../sim-kit/src/timeline';
 
-const USAGE = `usage: npm start -- [options]     (after a build: node dist/rig/src/live-rig.js [options])
+const USAGE = `usage: jk-can-bridge rig [options]     (in a clone: npm start -- [options])
   sim-bms → the real bridge → sim-inverter on socat ptys, with a live view of all three.
+  --config <file>       try this bridge configuration (its BMS and CAN links are replaced by the
+                        rig's; the inverter plays its can.profile unless --inverter says otherwise)
   --profile <name|file> battery profile (default jk-16s-280ah; known: ${listProfiles().join(', ')})
   --soc <pct>           initial state of charge (default 40)
   --packs <n>           n packs in parallel on one DC bus, each its own BMS and pty (default 1)
-  --inverter <name>     ${INVERTER_PROFILE_NAMES.join(' | ')} (default pylon-lv); the bridge uses its codec
+  --inverter <name>     ${INVERTER_PROFILE_NAMES.join(' | ')} (default: the config's profile, else pylon-lv);
+                        the bridge uses its codec
   --time-scale <x>      battery model seconds per real second (default 30, so the SoC visibly moves)
   --scenario <file>     play a timeline (scenarios/*.yaml; bms: and inverter: steps) from the start
   --control-port <n>    control server port on 127.0.0.1 (default 0 = any free port, printed)
   --duration <time>     stop after e.g. 10s or 2m; exit 0 only if the bridge connected, the checker
                         saw no violation and the bridge stopped cleanly (for CI smoke tests)
   --no-view             no live view and no status lines (the prompt stays)
-at the prompt, or from another terminal with node dist/rig/src/ctl.js <port> <line>:
+at the prompt, or from another terminal with jk-can-bridge ctl <port> <line> (in a clone: npm run ctl -- <port> <line>):
   bms <command>         e.g. bms cell 5 3600mV, bms silent 10s, bms help
                         with --packs: bms <n> <command>, e.g. bms 2 silent, bms 3 cell 5 3600mV
   inverter <command>    (or inv) e.g. inverter demand -20A, inverter heartbeat off, inverter help
@@ -74,8 +78,9 @@ function parseCli(argv: string[]) {
     options: {
       profile: { type: 'string', default: 'jk-16s-280ah' },
       soc: { type: 'string', default: '40' },
+      config: { type: 'string' },
       packs: { type: 'string', default: '1' },
-      inverter: { type: 'string', default: 'pylon-lv' },
+      inverter: { type: 'string' },
       'time-scale': { type: 'string', default: '30' },
       scenario: { type: 'string' },
       'control-port': { type: 'string', default: '0' },
@@ -85,7 +90,7 @@ function parseCli(argv: string[]) {
     },
     strict: true,
   });
-  if (!isInverterProfileName(values.inverter)) throw new UsageError(`--inverter ${values.inverter}: expected one of ${INVERTER_PROFILE_NAMES.join(', ')}`);
+  if (values.inverter !== undefined && !isInverterProfileName(values.inverter)) throw new UsageError(`--inverter ${values.inverter}: expected one of ${INVERTER_PROFILE_NAMES.join(', ')}`);
   let durationMs: number | undefined;
   try {
     durationMs = values.duration === undefined ? undefined : parseDurationMs(values.duration);
@@ -96,8 +101,9 @@ function parseCli(argv: string[]) {
     help: values.help,
     profile: values.profile,
     soc: numberOption('soc', values.soc, 0, 100)!,
+    config: values.config,
     packs: numberOption('packs', values.packs, 1, 16)!,
-    inverter: values.inverter,
+    inverter: values.inverter as InverterProfileName | undefined,
     timeScale: numberOption('time-scale', values['time-scale'], 0.001, 10_000)!,
     scenario: values.scenario,
     controlPort: numberOption('control-port', values['control-port'], 0, 65535)!,
@@ -168,6 +174,12 @@ function forward(name: string, target: CommandSet, what: string): RigCommand {
   };
 }
 
+/** Every bridge profile has the virtual inverter of the same name (--inverter picks another). */
+function sameNamedInverter(profile: string): InverterProfileName {
+  if (!isInverterProfileName(profile)) throw new Error(`no virtual inverter plays ${profile}; choose one with --inverter`);
+  return profile;
+}
+
 type Cli = ReturnType<typeof parseCli>;
 
 async function main(cli: Cli): Promise<number> {
@@ -185,21 +197,23 @@ async function main(cli: Cli): Promise<number> {
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.splice(0).reverse()) await stop();
   };
-  const configPath = path.join(dir, 'bridge.yaml');
+  const configPath = cli.config ?? path.join(dir, 'bridge.yaml');
   // One pack: the link of old; a bank: one pty per pack, named like the bridge names them.
   const bmsLinks = cli.packs === 1 ? [path.join(dir, 'bms')] : Array.from({ length: cli.packs }, (_, i) => path.join(dir, `bms-${i + 1}`));
   const canLink = path.join(dir, 'can');
-  const bridgeArgs = ['--config', configPath, ...bmsLinks.flatMap((link) => ['--bms', link]), '--can', `slcan:${canLink}`, '--profile', BRIDGE_PROFILE_FOR[cli.inverter]];
+  const bridgeArgs = ['--config', configPath, ...bmsLinks.flatMap((link) => ['--bms', link]), '--can', `slcan:${canLink}`];
+  if (cli.inverter !== undefined) bridgeArgs.push('--profile', BRIDGE_PROFILE_FOR[cli.inverter]);
   let bms: VirtualBms | VirtualBank;
   let inverter: VirtualInverter;
   let bridge: BridgeProcess;
   let webToken: string;
   try {
     webToken = randomBytes(12).toString('hex');
-    await writeFile(configPath, stringify(bridgeConfig(webToken)));
+    if (cli.config === undefined) await writeFile(configPath, stringify(bridgeConfig(webToken)));
     // Read by the bridge's own loader, so the checker judges the bridge by exactly what it runs with.
     const loaded = loadConfig(bridgeArgs);
     if (!loaded.ok) throw new Error(`the bridge would refuse its config:\n${loaded.problems.join('\n')}`);
+    const inverterProfile = cli.inverter ?? sameNamedInverter(loaded.config.can.profile);
     bms =
       cli.packs === 1
         ? await serveVirtualBms({ profile, socPct: cli.soc, link: bmsLinks[0], timeScale: cli.timeScale })
@@ -212,7 +226,7 @@ async function main(cli: Cli): Promise<number> {
     stops.push(() => bms.stop());
     const slcan = await SlcanPtyEndpoint.open({ link: canLink, clock: systemClock });
     stops.push(() => slcan.close());
-    inverter = await startVirtualInverter({ profile: cli.inverter, bus: slcan.bus, bms, config: loaded.config, transportFaults: slcan });
+    inverter = await startVirtualInverter({ profile: inverterProfile, bus: slcan.bus, bms, config: loaded.config, transportFaults: slcan });
     stops.push(() => inverter.stop());
     inverter.setDemand({ unit: 'W', watts: SOLAR_W });
     bridge = new BridgeProcess(bridgeArgs);
@@ -274,8 +288,9 @@ async function main(cli: Cli): Promise<number> {
     banner: [
       `sim-bms: ${cli.packs === 1 ? '' : `${cli.packs} packs of `}${profile.name} (${profile.description}), SoC ${cli.soc} %, battery time ×${cli.timeScale}`,
       `sim-inverter: ${inverter.profile.label}, offering ${SOLAR_W} W of solar`,
-      `bridge: node dist/bridge/src/main.js ${bridgeArgs.join(' ')}`,
-      `bridge web page: commands take the token ${webToken}`,
+      `bridge: ${bridge.commandLine}`,
+      // A configuration under test keeps its own web settings.
+      ...(cli.config === undefined ? [`bridge web page: commands take the token ${webToken}`] : []),
     ],
     render: () => [
       ...renderBridge(bridge, (Date.now() - startedAt) / 1000),
@@ -319,4 +334,8 @@ async function main(cli: Cli): Promise<number> {
   return connected && violations.length === 0 && bridgeExit === 0 ? 0 : 1;
 }
 
-if (require.main === module) runCli('live-rig', USAGE, parseCli, main);
+export function runLiveRig(argv: string[]): void {
+  runCli('live-rig', USAGE, parseCli, main, argv);
+}
+
+if (require.main === module) runLiveRig(process.argv.slice(2));

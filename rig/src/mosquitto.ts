@@ -1,8 +1,8 @@
 /**
  * A real MQTT broker for tests and the rig: Debian's mosquitto on a free loopback port, no
  * persistence (a restart loses every retained message, as a broker without a disk would, so a
- * test sees whether the bridge republishes). Started, killed (SIGKILL, a crash) and restarted on
- * the same port by the test setup.
+ * test sees whether the bridge republishes). Started, frozen (SIGSTOP, a hung broker), killed
+ * (SIGKILL, a crash) and restarted on the same port by the test setup.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -75,6 +75,15 @@ export class Mosquitto {
       });
       socket.on('error', () => resolve(false));
     });
+  }
+
+  /** SIGSTOP: the broker hangs (accepts nothing, reads nothing) with its connections open: a slow broker at its worst. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.child?.kill('SIGCONT');
   }
 
   /** SIGKILL: the broker dies without a word (a crash, a pulled cable). */

@@ -23,7 +23,7 @@ import { PtyLinkSource } from '../../sim-bms/src/links';
 import type { BatteryProfile } from '../../sim-bms/src/profile';
 import { VirtualBms } from '../../sim-bms/src/virtual-bms';
 import { patchOf, type CheckerThresholds, type FrameRecord } from '../../sim-inverter/src/checker';
-import type { InverterProfileName } from '../../sim-inverter/src/profiles';
+import { INVERTER_PROFILES, type InverterProfile, type InverterProfileName } from '../../sim-inverter/src/profiles';
 import { SlcanPtyEndpoint, type TransportFaults } from '../../sim-inverter/src/slcan-pty';
 import { truthFromBms, VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
 import { BridgeProcess } from './bridge-process';
@@ -101,12 +101,21 @@ export interface InverterOnBus {
   /** The config the bridge runs with, which the checker judges it by. */
   config: BridgeConfig;
   transportFaults?: TransportFaults;
+  /** The scenario's time scale (the vcan VM): stretches the inverter's own reply timeout as the bridge's delays are. */
+  timeScale?: number;
+}
+
+/** The profile with its Pylon HV reply timeout stretched by the scenario's time scale. */
+function scaledProfile(name: InverterProfileName, timeScale: number): InverterProfile {
+  const profile = INVERTER_PROFILES[name];
+  if (profile.pylonHv === null || timeScale === 1) return profile;
+  return { ...profile, pylonHv: { ...profile.pylonHv, replyTimeoutMs: profile.pylonHv.replyTimeoutMs * timeScale } };
 }
 
 /** A virtual inverter on the bus, closed loop with the virtual BMS. */
 export async function startVirtualInverter(options: InverterOnBus): Promise<VirtualInverter> {
   const inverter = new VirtualInverter({
-    profile: options.profile,
+    profile: scaledProfile(options.profile, options.timeScale ?? 1),
     bus: options.bus,
     // A bank is judged pack by pack, with the stale-pack rule the bridge is configured with.
     truth:
@@ -159,9 +168,9 @@ export class PtyRig {
     return new PtyRig(dir, bms, slcan, inverter, args, loaded.config);
   }
 
-  /** Spawns the real bridge on this rig; close() stops whatever is still running. */
-  startBridge(): BridgeProcess {
-    const bridge = new BridgeProcess([...this.bridgeArgs]);
+  /** Spawns the real bridge (or `command`, an installed one) on this rig; close() stops whatever is still running. */
+  startBridge(command?: string): BridgeProcess {
+    const bridge = new BridgeProcess([...this.bridgeArgs], command);
     this.bridges.push(bridge);
     return bridge;
   }

@@ -1,6 +1,6 @@
 /**
  * The text commands of the virtual BMS: the same lines work at the live prompt, through the
- * control server (`node dist/rig/src/ctl.js <port> silent 10s`) and in scenario timelines
+ * control server (`npm run ctl -- <port> silent 10s`) and in scenario timelines
  * (`bms: cell 3 3650mV`). Bad values throw CommandError; CommandSet turns that into a clear
  * error with the usage, and the simulator keeps running.
  */

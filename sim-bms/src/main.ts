@@ -5,7 +5,7 @@
  * A virtual JK BMS for a person at a terminal: it answers 4E57 requests on a socat pty whose
  * bridge end is linked at --link (or on TCP), shows a compact live view, takes commands at a
  * live prompt (when stdin is a terminal) and from another terminal through the control server
- * (`node dist/rig/src/ctl.js <port> <command>`), and can play a scenario timeline.
+ * (`npm run ctl -- <port> <command>`), and can play a scenario timeline.
  * Runs without privileges. Exit codes: 0 after SIGINT/SIGTERM or Ctrl-D, 1 on a start-up error,
  * 2 on bad arguments.
  */

@@ -52,6 +52,13 @@ interface KindState {
   waiting: number[];
   /** The oldest request of a batch that went unanswered past the timeout: an answer now is late, not unsolicited. */
   lapsedAtMs: number | null;
+  /**
+   * The newest request, and whether a set already began without a waiting request on its account:
+   * a request can cross the start of a set on the wire (the set began before the battery saw it,
+   * and the next set answers it), so one more set per request is an answer, a second one is not.
+   */
+  lastRequestAtMs: number | null;
+  lastRequestReused: boolean;
   current: AnswerSet | null;
 }
 
@@ -75,8 +82,8 @@ const TRUTH_HISTORY_MS = 120_000;
 export class HvReplyTracker {
   private readonly options: HvReplyOptions;
   private readonly kinds = new Map<SetKind, KindState>([
-    ['ensemble', { waiting: [], lapsedAtMs: null, current: null }],
-    ['equipment', { waiting: [], lapsedAtMs: null, current: null }],
+    ['ensemble', { waiting: [], lapsedAtMs: null, lastRequestAtMs: null, lastRequestReused: false, current: null }],
+    ['equipment', { waiting: [], lapsedAtMs: null, lastRequestAtMs: null, lastRequestReused: false, current: null }],
   ]);
   private readonly ids: ReadonlyMap<number, SetKind>;
   /** The newest complete set's 0x7320 cell count (equipment), for the pack-voltage check. */
@@ -125,6 +132,8 @@ export class HvReplyTracker {
     const k = this.kind(decoded.request.info);
     k.waiting.push(atMs);
     k.lapsedAtMs = null;
+    k.lastRequestAtMs = atMs;
+    k.lastRequestReused = false;
   }
 
   /** A battery frame the codec decoded. */
@@ -138,12 +147,19 @@ export class HvReplyTracker {
       k.current = null;
     }
     if (k.current === null) {
-      const requestAtMs = k.waiting[0] ?? k.lapsedAtMs;
-      if (requestAtMs === undefined || requestAtMs === null) {
+      let requestAtMs: number;
+      if (k.waiting.length > 0) {
+        requestAtMs = k.waiting[0];
+      } else if (k.lapsedAtMs !== null) {
+        requestAtMs = k.lapsedAtMs;
+        this.unansweredCount -= 1; // the lapsed batch is answered after all, late
+      } else if (k.lastRequestAtMs !== null && !k.lastRequestReused && atMs - k.lastRequestAtMs <= this.options.replyTimeoutMs) {
+        requestAtMs = k.lastRequestAtMs;
+        k.lastRequestReused = true;
+      } else {
         this.options.report(atMs, 'unsolicited-reply', `0x${formatCanId(frame)} without a ${kind} request waiting: a Pylon HV battery only answers 0x4200 (spec §7)`, frame.id);
         return;
       }
-      if (k.waiting.length === 0) this.unansweredCount -= 1; // the lapsed batch is answered after all, late
       k.waiting = [];
       k.lapsedAtMs = null;
       k.current = { requestAtMs, seen: new Set(), state: {}, lastFrameAtMs: atMs };
@@ -186,6 +202,8 @@ export class HvReplyTracker {
     for (const k of this.kinds.values()) {
       k.waiting = [];
       k.lapsedAtMs = null;
+      k.lastRequestAtMs = null;
+      k.lastRequestReused = false;
       k.current = null;
     }
   }

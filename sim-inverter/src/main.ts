@@ -6,7 +6,7 @@
  * answers with that brand's heartbeat, shows the battery as the inverter decodes it (limits,
  * SOC, flags, alarms, frame ages, violations), takes commands at a live prompt (when stdin is a
  * terminal) and from another terminal through the control server
- * (`node dist/rig/src/ctl.js <port> <command>`), and can play a scenario timeline.
+ * (`npm run ctl -- <port> <command>`), and can play a scenario timeline.
  *
  * --can slcan-pty:<link> needs no privileges: the bridge then runs with --can slcan:<link>.
  * Exit codes: 0 after SIGINT/SIGTERM or Ctrl-D, 1 on a start-up error, 2 on bad arguments.

@@ -162,6 +162,22 @@ describe('judging the answers', () => {
     expect(rules(r)).toEqual(['unsolicited-reply']);
   });
 
+  test('one request may be answered by the set that crosses it on the wire, not by two more', async () => {
+    const r = await rig();
+    r.inverter.heartbeat.setEnabled(false);
+    r.battery.answer = null;
+    r.inverter.sendHvRequest({ kind: 'info', info: 'ensemble' });
+    await vi.advanceTimersByTimeAsync(10);
+    for (const f of encodePylonHvEnsemble(hvState())) await r.bridge.send(f);
+    await vi.advanceTimersByTimeAsync(10);
+    for (const f of encodePylonHvEnsemble(hvState())) await r.bridge.send(f);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(r.inverter.checker.violations).toEqual([]);
+    for (const f of encodePylonHvEnsemble(hvState())) await r.bridge.send(f);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(rules(r)).toEqual(['unsolicited-reply']);
+  });
+
   test('a battery answering big-endian to a little-endian inverter is caught (cell range, consistency, truth)', async () => {
     const r = await rig();
     r.battery.answer = { state: hvState, variant: { ...PYLON_HV_DEFAULT_VARIANT, byteOrder: 'be' }, delayMs: 5, drop: [] };

@@ -92,7 +92,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<LiveConsole> {
   process.once('SIGTERM', () => void shutdown());
 
   for (const line of opts.banner) say(line);
-  say(`control: 127.0.0.1:${control.port}   e.g. node dist/rig/src/ctl.js ${control.port} help`);
+  say(`control: 127.0.0.1:${control.port}   e.g. jk-can-bridge ctl ${control.port} help (in a clone: npm run ctl -- ${control.port} help)`);
   if (process.stdin.isTTY === true && out.isTTY === true) {
     prompt = startPrompt(opts.commands, { prompt: opts.promptLabel, onInterrupt: () => void shutdown(), onClose: () => void shutdown() });
     say('type "help" for commands; Ctrl-C or Ctrl-D quits');
@@ -135,10 +135,11 @@ export function runCli<Cli extends { help: boolean }>(
   usage: string,
   parse: (argv: string[]) => Cli,
   main: (cli: Exclude<Cli, { help: true }>) => Promise<number>,
+  argv: string[] = process.argv.slice(2),
 ): void {
   let cli: Cli;
   try {
-    cli = parse(process.argv.slice(2));
+    cli = parse(argv);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${usage}\n`);
     return process.exit(2);

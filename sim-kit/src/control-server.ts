@@ -1,6 +1,6 @@
 /**
  * The control interface of a running simulator: HTTP on 127.0.0.1 only, so a person can inject
- * faults from another terminal (`node dist/rig/src/ctl.js <port> silent 10s`) and scripts can
+ * faults from another terminal (`npm run ctl -- <port> silent 10s`) and scripts can
  * use curl. One request = one command line: `POST /` with the line as the body answers
  * 200 + the output, or 400 + the error text. Loopback only: the commands switch MOSFETs.
  */

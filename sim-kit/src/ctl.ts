@@ -1,6 +1,6 @@
 /**
  * One-line client of the control server (control-server.ts):
- *   node dist/rig/src/ctl.js <port> <command...>
+ *   jk-can-bridge ctl <port> <command...>      (in a clone: npm run ctl -- <port> <command...>)
  * prints the answer; exit status 1 when the command failed or the simulator is unreachable.
  */
 import * as http from 'node:http';
@@ -22,7 +22,7 @@ export function sendControlCommand(port: number, line: string, host = '127.0.0.1
   });
 }
 
-async function main(argv: string[]): Promise<number> {
+export async function runCtl(argv: string[]): Promise<number> {
   const [portText, ...words] = argv;
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535 || words.length === 0) {
@@ -40,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => {
+  void runCtl(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
 }

@@ -6,10 +6,12 @@
  */
 import type { Logger } from 'pino';
 import { backoffDelayMs, type Clock } from '../clock';
+import type { BridgeConfig } from '../config/schema';
 import { buildReadAllRequest, decodeResponse, JkFramer, type JkErrorCode, type JkFramerOutput } from '../protocol/jk';
 import type { BmsSnapshot, JkTemperatureCoding } from '../protocol/jk/snapshot';
 import type { ByteLink, TransportError } from '../transport/types';
 import { checkPlausibility, type PlausibilityLimits } from './plausibility';
+import { afterGap, afterSnapshot, describeFastReason, fastPollSettings, initialPollSchedule, type FastPollReason, type FastPollSettings } from './poll-schedule';
 
 export type PollerEvent =
   | { type: 'snapshot'; snapshot: BmsSnapshot; atMs: number }
@@ -19,7 +21,9 @@ export type PollerEvent =
   | { type: 'link-down'; error: TransportError; atMs: number };
 
 export interface PollerOptions {
+  /** The relaxed pace; fast polls need only minGapMs (poll-schedule.ts). */
   pollIntervalMs: number;
+  fastPoll: FastPollSettings;
   replyTimeoutMs: number;
   minGapMs: number;
   request: { command: 0x06 | 0x03; source: 'pc' | 'gps' };
@@ -41,6 +45,11 @@ export interface PollerStats {
 
 export type LogFn = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
+/** The poller's options for a validated config (the fast-poll schedule watches the control stops). */
+export function pollerOptionsFor(config: Pick<BridgeConfig, 'bms' | 'control' | 'battery'>): PollerOptions {
+  return { ...config.bms, fastPoll: fastPollSettings(config) };
+}
+
 export class BmsPoller {
   readonly stats: PollerStats = { polls: 0, snapshots: 0, timeouts: 0, implausible: 0, errors: {}, reconnects: 0 };
   private readonly framer = new JkFramer();
@@ -56,6 +65,9 @@ export class BmsPoller {
   private unsubscribe: Array<() => void> = [];
   /** Learned from the first valid reply unless configured, then enforced (plausibility). */
   private expectedCells: number | undefined;
+  private pace = initialPollSchedule();
+  /** Why the next poll comes back to back; null = at the relaxed interval. */
+  private fast: FastPollReason | null = null;
 
   constructor(
     private readonly link: ByteLink,
@@ -105,6 +117,7 @@ export class BmsPoller {
     if (this.openAttempts > 0 || this.stats.reconnects > 0) this.log.info(`BMS link ${this.link.description} open`);
     this.openAttempts = 0;
     this.framer.reset();
+    this.pace = afterGap(this.pace);
     this.emit({ type: 'link-up', atMs: this.clock.now() });
     this.poll();
   }
@@ -148,6 +161,8 @@ export class BmsPoller {
     if (this.missedInARow === 1) this.log.warn(`BMS poll missed: ${reason} on ${this.link.description} (repeats are logged at debug level)`);
     else this.log.debug(`BMS poll missed: ${reason} (${this.missedInARow} in a row)`);
     this.emit({ type: 'missed', reason, atMs: this.clock.now() });
+    this.pace = afterGap(this.pace);
+    this.setPace(null, null);
     this.scheduleNextPoll();
   }
 
@@ -189,18 +204,36 @@ export class BmsPoller {
     if (problems.length > 0) {
       this.stats.implausible += 1;
       this.log.warn({ problems }, `BMS reply implausible: ${problems[0]}`);
+      this.pace = afterGap(this.pace);
+      this.setPace(null, null);
       this.emit({ type: 'implausible', problems, atMs });
     } else {
       this.expectedCells ??= decoded.snapshot.cellsMv.length;
       this.stats.snapshots += 1;
+      const next = afterSnapshot(this.pace, decoded.snapshot, this.options.fastPoll);
+      this.pace = next.state;
+      this.setPace(next.fast, decoded.snapshot);
       this.emit({ type: 'snapshot', snapshot: decoded.snapshot, atMs });
     }
     this.scheduleNextPoll();
   }
 
+  /** One debug line when the pace changes, none per poll. */
+  private setPace(fast: FastPollReason | null, snapshot: BmsSnapshot | null): void {
+    if ((fast === null) === (this.fast === null)) {
+      this.fast = fast;
+      return;
+    }
+    this.fast = fast;
+    if (fast !== null && snapshot !== null) this.log.debug(`BMS polling back to back: ${describeFastReason(fast, snapshot, this.options.fastPoll)}`);
+    else this.log.debug(`BMS polling every ${this.options.pollIntervalMs} ms again`);
+  }
+
   private scheduleNextPoll(): void {
     const now = this.clock.now();
-    const due = Math.max(this.lastPollStartMs + this.options.pollIntervalMs, this.lastPacketMs + this.options.minGapMs);
+    // Fast: as soon as the JK allows (minGapMs after the last byte, §2.10); never sooner.
+    const intervalMs = this.fast === null ? this.options.pollIntervalMs : 0;
+    const due = Math.max(this.lastPollStartMs + intervalMs, this.lastPacketMs + this.options.minGapMs);
     this.schedule(() => this.poll(), Math.max(0, due - now));
   }
 

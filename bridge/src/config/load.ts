@@ -5,14 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { LineCounter, parseDocument } from 'yaml';
+import type { parseDocument as ParseDocument } from 'yaml';
 import type { z } from 'zod';
 import { CHEMISTRY_PRESETS } from '../control/chemistry';
 import { resolveControlSettings, settingsIssues } from '../control/settings';
 import { parseBmsLinkSpec, parseCanSpec, type SpecResult } from '../transport/spec';
 import { bridgeConfigSchema, type BridgeConfig, type PackConfig, type RunnableConfig } from './schema';
 
-export const USAGE = `Usage: npm run bridge -- --bms <device|tcp://host:port> --can <socketcan:IFACE|slcan:PATH[@bitrate]|stdout> [options]
+export const USAGE = `Usage: jk-can-bridge [run] --bms <device|tcp://host:port> --can <socketcan:IFACE|slcan:PATH[@bitrate]|stdout> [options]
+       (in a clone of the repository: npm run bridge -- --bms ... --can ... [options])
 
 Options:
   --bms [name=]<spec>   BMS link: serial device (/dev/ttyUSB0) or tcp://host:port; repeat it for
@@ -234,6 +235,14 @@ export function isLoopbackListen(listen: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/**
+ * The YAML parser (72 modules), loaded only when a --config file or a --set value needs it, so a
+ * bridge started with flags alone does not load it.
+ */
+function yaml(): { LineCounter: typeof import('yaml').LineCounter; parseDocument: typeof ParseDocument } {
+  return require('yaml') as typeof import('yaml');
+}
+
 function readYamlTree(path: string, readFile: (path: string) => string): { ok: true; tree: Tree } | { ok: false; problems: string[] } {
   let text: string;
   try {
@@ -241,6 +250,7 @@ function readYamlTree(path: string, readFile: (path: string) => string): { ok: t
   } catch (err) {
     return { ok: false, problems: [`${path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
   }
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -260,7 +270,7 @@ function readYamlTree(path: string, readFile: (path: string) => string): { ok: t
 
 /** A --set value is YAML (3000, true, pc, [1, 2]); its parse errors are reported, never thrown. */
 function parseYamlValue(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = yaml().parseDocument(text, { prettyErrors: false });
   if (doc.errors.length > 0) return { ok: false, error: doc.errors[0].message.split('\n')[0] };
   return { ok: true, value: doc.toJS() };
 }

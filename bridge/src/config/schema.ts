@@ -93,8 +93,27 @@ const bmsSchema = z
     /** Packs on one bus whose voltages differ by more than this are a fault (cable drop allowed). */
     maxPackVoltageSpreadMv: z.number().int().min(0).default(1000),
     baudRate: poll.baudRate.default(115200),
-    /** Time between the start of two polls. JK answers a read-all in ~26 ms at 115200 baud (spec §2.10). */
+    /**
+     * Relaxed pace: time between the start of two polls while nothing is near a limit (fastPoll).
+     * JK answers a read-all in ~26 ms at 115200 baud (spec §2.10).
+     */
     pollIntervalMs: poll.pollIntervalMs.default(500),
+    /**
+     * Back-to-back polls (minGapMs after the last reply byte) while the data is near a limit or
+     * has just changed state; see bridge/src/bms/poll-schedule.ts.
+     */
+    fastPoll: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Any cell within this of control.chargeStopCellMv or control.dischargeStopCellMv. */
+        cellMarginMv: z.number().int().min(0).max(1000).default(50),
+        /** |current| above this fraction of control.current.maxChargeA / maxDischargeA. */
+        currentFraction: z.number().min(0).max(10).default(0.9),
+        /** Fast polls after the alarms or a MOSFET changed, or the first reply after a gap. */
+        afterChangePolls: z.number().int().min(0).max(1000).default(10),
+      })
+      .strict()
+      .prefault({}),
     /**
      * No reply within this time: the pending bytes are dropped and the poll counts as missed.
      * Must stay below pollIntervalMs; 300 ms is ten times the real reply time (spec §2.10).

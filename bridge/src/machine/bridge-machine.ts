@@ -15,7 +15,7 @@
  * entry; fault goes silent after `silenceAfterMs` (0 = never).
  */
 import { assign, enqueueActions, setup } from 'xstate';
-import type { LogFn } from '../bms/poller';
+import { pollerOptionsFor, type LogFn } from '../bms/poller';
 import { backoffDelayMs, type Clock } from '../clock';
 import type { RunnableConfig } from '../config/schema';
 import {
@@ -306,7 +306,7 @@ export const bridgeMachine = setup({
     src: 'bmsPoller',
     input: ({ context }) => ({
       link: context.ports.createBmsLink(),
-      options: context.config.bms,
+      options: pollerOptionsFor(context.config),
       clock: context.ports.clock,
       log: context.ports.log,
     }),

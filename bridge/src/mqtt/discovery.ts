@@ -9,7 +9,7 @@
  * single pack its values sit on the bridge device. Pure: the client publishes what this returns.
  */
 import type { BridgeCommand } from '../control/commands';
-import type { BridgeStatus } from '../status/model';
+import { BMS_STATES, CAN_STATES, INVERTER_STATES, type BridgeStatus } from '../status/model';
 import type { Topics } from './topics';
 
 export type Component = 'sensor' | 'binary_sensor' | 'button';
@@ -37,10 +37,6 @@ interface Device {
   via_device?: string;
 }
 
-/** The states the text sensors can take (HA enum sensors list them). */
-export const BMS_STATES = ['idle', 'connected', 'stale', 'fault', 'fault (silent)'];
-export const INVERTER_STATES = ['unknown', 'alive', 'silent'];
-export const CAN_STATES = ['opening', 'up', 'down'];
 
 /** Commands the buttons send; the expiry of a timed command from a button is one hour. */
 export const BUTTONS: Array<{ key: string; label: string; command: BridgeCommand }> = [
@@ -124,9 +120,9 @@ export function discoveryMessages(status: BridgeStatus, o: DiscoveryOptions): Di
   const several = status.packs.length > 1;
   for (const pack of status.packs) {
     const device: Device = several
-      ? { ...bridgeDevice, identifiers: [`${node}_${pack.id}`], name: `JK CAN bridge ${o.name} ${pack.id}`, via_device: node }
+      ? { ...bridgeDevice, identifiers: [`${node}_${pack.id}`], name: `JK CAN bridge ${o.name} pack ${pack.name}`, via_device: node }
       : bridgeDevice;
-    const prefix = several ? `${pack.id} ` : '';
+    const prefix = several ? `Pack ${pack.name} ` : '';
     const packSensor = (key: string, name: string, fields: Record<string, unknown>) =>
       entity('sensor', `${pack.id}_${key}`, device, { name: `${prefix}${name}`, state_topic: o.topics.pack(pack.id), ...fields });
     const measurement = (deviceClass: string, unit: string, field: string, precision?: number) => ({

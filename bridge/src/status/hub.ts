@@ -96,12 +96,19 @@ export class StatusHub {
     const status = this.pendingStatus;
     this.pendingStatus = null;
     if (status === null) return;
-    const json = JSON.stringify(status);
     const at = this.now();
     if (at - this.lastSampleMs >= this.sampleMs && status.packs.length > 0) {
       this.lastSampleMs = at;
       this.history.push(sampleOf(status, at));
     }
+    // Serialising the status only tells listeners apart from repeats; with nobody listening (no
+    // page open, no MQTT) that work per poll is skipped.
+    if (this.statusListeners.size === 0) {
+      this.statusValue = status;
+      this.statusJson = '';
+      return;
+    }
+    const json = JSON.stringify(status);
     if (json === this.statusJson) return;
     this.statusJson = json;
     this.statusValue = status;

@@ -13,7 +13,10 @@ import { ALARM_KINDS } from '../protocol/can/battery-state';
 import { chargeMosfetOn, dischargeMosfetOn, hasAlarm, JkAlarmBit, JkStatusBit, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
 
 export interface PackStatus {
+  /** pack1, pack2, ...: safe in MQTT topics and Home Assistant object ids. */
   id: string;
+  /** As configured (bms.packs[].name), for people. */
+  name: string;
   voltageV: number;
   currentA: number;
   powerW: number;
@@ -70,7 +73,14 @@ export interface BridgeStatus {
   /** Why the bridge is in fault, and the configured fault alarms now active. */
   faults: string[];
   commands: { denyCharge: CommandStatus | null; denyDischarge: CommandStatus | null; forceCharge: CommandStatus | null };
+  /** pylon-hv only: what the inverter asked for (a sleep is honoured; charge/discharge commands are only shown). */
+  pylonHv?: { asleep: boolean; lastCommand: { charge: boolean; discharge: boolean } | null; ignoredFrames: number };
 }
+
+/** Every state each region can show (Home Assistant enum sensors and /metrics list them). */
+export const BMS_STATES = ['idle', 'connected', 'stale', 'fault', 'fault (silent)'];
+export const INVERTER_STATES = ['unknown', 'alive', 'silent'];
+export const CAN_STATES = ['opening', 'up', 'down'];
 
 /** The three region states in words: bms idle|connected|stale|fault|fault (silent), inverter unknown|alive|silent, can opening|up|down. */
 export function regionStates(value: unknown): BridgeStatus['states'] {
@@ -86,13 +96,14 @@ export function regionStates(value: unknown): BridgeStatus['states'] {
 
 export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: number): BridgeStatus {
   const { config, snapshot, output, policy, busMode } = context;
-  const packs = snapshot === null ? [] : [packStatus('pack1', snapshot)];
+  // The loader fills bms.packs; a config from the schema alone has none, and its one pack is "1".
+  const packs = snapshot === null ? [] : [packStatus('pack1', config.bms.packs?.[0]?.name ?? '1', snapshot)];
   let limits: LimitsStatus | null = null;
   let alarms: string[] = [];
   let warnings: string[] = [];
   if (busMode !== 'none' && snapshot !== null && output !== null && policy !== null) {
-    const state = batteryStateFor(busMode, snapshot, output, policy, config);
-    const stopped = busMode === 'stale' ? 'BMS data stale' : `fault: ${context.faultReason ?? 'unknown'}`;
+    const state = batteryStateFor(busMode, snapshot, output, policy, config, context.hv.sleeping);
+    const stopped = busMode === 'stale' ? 'BMS data stale' : busMode === 'fault' ? `fault: ${context.faultReason ?? 'unknown'}` : 'asleep at the inverter\'s request';
     limits = {
       chargeVoltageV: round(state.chargeVoltageV, 3),
       chargeCurrentA: round(state.chargeCurrentLimitA, 2),
@@ -100,7 +111,7 @@ export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: numb
       dischargeVoltageV: round(state.dischargeVoltageV, 3),
       socPct: state.socPct,
       reasons:
-        busMode === 'normal'
+        busMode === 'normal' && !context.hv.sleeping
           ? output.reasons
           : { chargeVoltage: output.reasons.chargeVoltage, chargeCurrent: stopped, dischargeCurrent: stopped },
       chargeAllowed: state.requests.chargeEnable,
@@ -126,6 +137,7 @@ export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: numb
     warnings,
     faults,
     commands: commandStatus(context.commands, nowMs),
+    ...(config.can.profile === 'pylon-hv' ? { pylonHv: { asleep: context.hv.sleeping, lastCommand: context.hv.lastCommand, ignoredFrames: context.hv.ignored } } : {}),
   };
 }
 
@@ -134,7 +146,7 @@ function commandStatus(commands: Commands, nowMs: number): BridgeStatus['command
   return { denyCharge: one(commands.denyCharge), denyDischarge: one(commands.denyDischarge), forceCharge: one(commands.forceCharge) };
 }
 
-export function packStatus(id: string, snapshot: BmsSnapshot): PackStatus {
+export function packStatus(id: string, name: string, snapshot: BmsSnapshot): PackStatus {
   const cells = snapshot.cellsMv;
   let min = 0;
   let max = 0;
@@ -146,6 +158,7 @@ export function packStatus(id: string, snapshot: BmsSnapshot): PackStatus {
   const currentA = snapshot.currentMa / 1000;
   return {
     id,
+    name,
     voltageV,
     currentA,
     powerW: round(voltageV * currentA, 1),

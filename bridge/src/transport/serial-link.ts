@@ -1,5 +1,4 @@
-import { read as fsRead } from 'node:fs';
-import { promisify } from 'node:util';
+import { readSync, writeSync } from 'node:fs';
 import type { SerialPort } from 'serialport';
 import { ListenerSet } from './listeners';
 import { TransportError, type ByteLink, type Unsubscribe } from './types';
@@ -47,8 +46,11 @@ export interface SerialLinkOptions {
 /** The parts of a bindings-cpp unix port (LinuxPortBinding, DarwinPortBinding) that hangup detection needs. */
 interface UnixPortBinding {
   fd: number | null;
-  readonly poller: { once(event: 'readable', callback: (error: Error | null) => void): unknown };
+  readonly poller: { once(event: 'readable' | 'writable', callback: (error: Error | null) => void): unknown };
   read(buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }>;
+  write(buffer: Buffer): Promise<void>;
+  /** What the binding's drain() waits for. */
+  writeOperation: Promise<void> | null;
 }
 
 interface PortBindingFactory {
@@ -59,7 +61,11 @@ function isUnixPortBinding(port: object): port is UnixPortBinding {
   return 'fd' in port && 'poller' in port && 'read' in port;
 }
 
-const readAsync = promisify(fsRead);
+const retryable = (code: string | undefined): boolean => code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'EINTR';
+
+/** Waits on the binding's poller (epoll on the event loop) until the fd is readable or writable. */
+const ready = (port: UnixPortBinding, event: 'readable' | 'writable'): Promise<void> =>
+  new Promise<void>((resolve, reject) => port.poller.once(event, (e) => (e ? reject(e) : resolve())));
 
 /**
  * bindings-cpp's unix read retries a 0-byte read immediately, forever. On a non-blocking tty "no
@@ -67,6 +73,10 @@ const readAsync = promisify(fsRead);
  * when the hangup lands while a read is in flight rather than parked in the poller, the port
  * spins reading EOF and never reports the disconnect. This read is the same loop, except that EOF
  * is an error, which the stream turns into its disconnect.
+ *
+ * It also reads synchronously: bindings-cpp opens the fd O_NONBLOCK, so read(2) returns at once
+ * with data or EAGAIN, and the thread-pool round trip of fs.read (two thread switches per chunk
+ * and per EAGAIN) was a large part of the bridge's CPU per poll (bench/README.md).
  */
 async function readReportingHangup(port: UnixPortBinding, buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
   const closed = (): Error => Object.assign(new Error('Port is not open'), { canceled: true });
@@ -75,17 +85,40 @@ async function readReportingHangup(port: UnixPortBinding, buffer: Buffer, offset
     if (fd === null) throw closed();
     let bytesRead: number;
     try {
-      ({ bytesRead } = await readAsync(fd, buffer, offset, length, null));
+      bytesRead = readSync(fd, buffer, offset, length, null);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK' && code !== 'EINTR') throw error;
-      // The port may have closed during the read; polling a destroyed poller crashes the process.
+      if (!retryable((error as NodeJS.ErrnoException).code)) throw error;
+      // The port may have closed meanwhile; polling a destroyed poller crashes the process.
       if (port.fd === null) throw closed();
-      await new Promise<void>((resolve, reject) => port.poller.once('readable', (e) => (e ? reject(e) : resolve())));
+      await ready(port, 'readable');
       continue;
     }
     if (bytesRead === 0) throw new Error('the device hung up (end of file)');
     return { buffer, bytesRead };
+  }
+}
+
+/**
+ * bindings-cpp's unix write, synchronously for the same reason as the read: write(2) on the
+ * non-blocking fd copies into the tty buffer at once or says EAGAIN, and then the poller waits.
+ * Disconnect errors are marked the way bindings-cpp marks them, so the stream reports them.
+ */
+async function writeWithoutThreadPool(port: UnixPortBinding, buffer: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < buffer.length) {
+    const fd = port.fd;
+    if (fd === null) throw new Error('Port is not open');
+    try {
+      offset += writeSync(fd, buffer, offset, buffer.length - offset);
+    } catch (error) {
+      const err = error as NodeJS.ErrnoException & { disconnect?: boolean };
+      if (!retryable(err.code)) {
+        if (err.code === 'EBADF' || err.code === 'ENXIO' || err.code === 'UNKNOWN' || err.errno === -1) err.disconnect = true;
+        throw err;
+      }
+      if (port.fd === null) throw new Error('Port is not open');
+      await ready(port, 'writable');
+    }
   }
 }
 
@@ -94,7 +127,16 @@ function reportingHangup(binding: PortBindingFactory): PortBindingFactory {
     ...binding,
     async open(options) {
       const port = await binding.open(options);
-      if (isUnixPortBinding(port)) port.read = (buffer, offset, length) => readReportingHangup(port, buffer, offset, length);
+      if (isUnixPortBinding(port)) {
+        port.read = (buffer, offset, length) => readReportingHangup(port, buffer, offset, length);
+        port.write = (buffer) => {
+          const operation = writeWithoutThreadPool(port, buffer).finally(() => {
+            if (port.writeOperation === operation) port.writeOperation = null;
+          });
+          port.writeOperation = operation;
+          return operation;
+        };
+      }
       return port;
     },
   };

@@ -78,9 +78,33 @@ export function linuxSocketCanHost(root = '/'): SocketCanHost {
 
 const loadSocketCan = (): SocketCanModule => {
   // Typed by the package's own declarations, so an API change there fails to compile here.
+  // Required here, not imported: socketcan is an optional dependency compiled at install time
+  // (no compiler on the machine, or npm not allowed to run its build: no addon), and only
+  // socketcan: links need it.
   const socketcan = require('socketcan') as typeof SocketCanPackage;
   return socketcan;
 };
+
+/** One line that says the addon is missing, why, and how to get it (or how to do without). */
+export function socketCanAddonMissing(error: unknown): string {
+  const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  return (
+    `the socketcan addon is not available (${reason}); it is an optional dependency compiled at install time: ` +
+    'sudo apt-get install -y build-essential python3, then reinstall with its build allowed ' +
+    '(sudo npm install -g --allow-scripts=socketcan ./jk-can-bridge-<version>.tgz; in a clone: npm rebuild socketcan), ' +
+    'or use an SLCAN adapter (--can slcan:/dev/ttyACM0)'
+  );
+}
+
+/** undefined when the addon loads; otherwise the line of socketCanAddonMissing. */
+export function socketCanAddonProblem(load: () => SocketCanModule = loadSocketCan): string | undefined {
+  try {
+    load();
+    return undefined;
+  } catch (error) {
+    return socketCanAddonMissing(error);
+  }
+}
 
 export interface SocketCanBusOptions {
   /** Network interface, e.g. can0 or vcan0. */
@@ -117,11 +141,7 @@ export class SocketCanBus implements CanBus {
     try {
       socketcan = this.load();
     } catch (error) {
-      throw new TransportError(
-        'OPEN_FAILED',
-        `${this.description}: the socketcan native addon could not be loaded (npm must be allowed to build it: npm install-scripts approve socketcan, then npm rebuild socketcan): ${String(error)}`,
-        error,
-      );
+      throw new TransportError('OPEN_FAILED', `${this.description}: ${socketCanAddonMissing(error)}`, error);
     }
     let channel: SocketCanChannel;
     try {

@@ -6,8 +6,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { StatusHub } from '../status/hub';
-import type { BridgeStatus } from '../status/model';
-import { BMS_STATES, CAN_STATES, INVERTER_STATES } from '../mqtt/discovery';
+import { BMS_STATES, CAN_STATES, INVERTER_STATES, type BridgeStatus } from '../status/model';
 
 const P = 'jk_can_bridge_';
 

@@ -26,7 +26,7 @@ import type { SentFrame, StatusHub } from '../status/hub';
 export interface WebOptions {
   config: Pick<BridgeConfig, 'name' | 'web' | 'commands'> & { can: { bus: string } };
   hub: StatusHub;
-  metrics: Registry;
+  metrics: Pick<Registry, 'metrics' | 'contentType'>;
   log: Logger;
   onCommand(command: BridgeCommand, source: string): void;
 }
@@ -61,8 +61,15 @@ export function webAssetsDir(from = __dirname): string {
 export function startWebServer(options: WebOptions): Promise<WebServer> {
   const { config, hub, log } = options;
   const web = config.web;
-  const assets = webAssetsDir();
-  const files = new Map(Object.entries(STATIC).map(([route, { file, type }]) => [route, { body: readFileSync(path.join(assets, file)), type }]));
+  let files: Map<string, { body: Buffer; type: string }>;
+  try {
+    const assets = webAssetsDir();
+    files = new Map(Object.entries(STATIC).map(([route, { file, type }]) => [route, { body: readFileSync(path.join(assets, file)), type }]));
+  } catch (err) {
+    // An installation without the page's files: the bridge runs on without its page.
+    log.warn(`web page not started: ${(err as Error).message}`);
+    return Promise.resolve({ url: null, close: async () => undefined });
+  }
   const iface = logInterfaceName(config.can.bus);
   const clients = new Set<ServerResponse>();
   const listen = web.listen;
@@ -121,6 +128,7 @@ export function startWebServer(options: WebOptions): Promise<WebServer> {
     if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return refuse(415, 'expected Content-Type: application/json');
     const chunks: Buffer[] = [];
     let size = 0;
+    req.on('error', () => res.destroy());
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size <= MAX_BODY_BYTES) chunks.push(chunk);
@@ -140,7 +148,10 @@ export function startWebServer(options: WebOptions): Promise<WebServer> {
     if (clients.size >= MAX_SSE_CLIENTS) return send(res, 503, 'text/plain', 'too many live clients\n');
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
     clients.add(res);
+    // A client gone mid-write is the client's problem, never the bridge's.
+    res.on('error', () => res.destroy());
     const write = (event: string, data: unknown) => {
+      if (res.destroyed) return;
       if (res.writableLength > MAX_SSE_BACKLOG_BYTES) {
         res.destroy();
         return;

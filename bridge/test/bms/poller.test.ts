@@ -9,6 +9,7 @@ import { decodeResponse, encodeResponse, type BmsSnapshot } from '../../src/prot
 import { createMemoryLinkPair, type MemoryPeer } from '../../src/transport/memory-link';
 import type { ByteLink } from '../../src/transport/types';
 import { bytesOf, concat, MODERN_RESPONSE_VECTORS, reframe, split } from '../protocol/jk/helpers';
+import type { PollerOptions } from '../../src/bms/poller';
 import { CAPTURE, captured, pollerOptions, READ_ALL_REQUEST, recordingLog, startPoller } from './support';
 
 /** One piece of a reply, sent `afterMs` after the request reached the BMS. */
@@ -461,5 +462,95 @@ describe('link loss and reopening', () => {
     await advance(5000);
     expect(bms.times()).toEqual([startedAt]);
     expect(running.events.map((e) => e.type)).toEqual(['link-up']);
+  });
+});
+
+describe('adaptive pace (poll-schedule.ts) on the simulated clock', () => {
+  /** The capture with the highest cell at `highMv` (below the 1500 mV pack tolerance). */
+  const cellAt = (highMv: number) => edited(CAPTURE.s16a, (s) => void (s.cellsMv[3] = highMv));
+  const fastOn = (overrides: Partial<PollerOptions['fastPoll']> = {}) =>
+    pollerOptions({ fastPoll: { enabled: true, afterChangePolls: 0, ...overrides } });
+
+  it('near the charge stop the next request goes minGapMs after the last reply byte; mid-range it waits the relaxed interval', async () => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    // Replies end 20 ms after each request; polls 0-2 see a cell at 3480 mV (within 50 mV of 3500), then 3300 mV.
+    const bms = scriptedBms(peer, (n) => [at(20, n < 3 ? cellAt(3480) : cellAt(3300))]);
+    const probe = startPoller(link, fastOn());
+    await advance(3000);
+    await probe.poller.stop();
+
+    expect(bms.times()).toEqual([0, 120, 240, 360, 1360, 2360]);
+    expect(probe.of('snapshot').map((e) => e.atMs)).toEqual([20, 140, 260, 380, 1380, 2380]);
+  });
+
+  it('never sends a request sooner than minGapMs after the last packet on the wire, whatever the replies and the pace (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ delayMs: fc.integer({ min: 0, max: 450 }), near: fc.boolean(), chunks: fc.integer({ min: 1, max: 4 }) }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        async (steps) => {
+          const [link, peer] = createMemoryLinkPair('bms');
+          // Every packet on the wire in the order it happened: our requests and the BMS's reply pieces.
+          const wire: Array<{ request: boolean; atMs: number }> = [];
+          let n = 0;
+          peer.onWrite(() => {
+            wire.push({ request: true, atMs: Date.now() });
+            const step = steps[n++ % steps.length];
+            const frame = cellAt(step.near ? 3490 : 3300);
+            const size = Math.ceil(frame.length / step.chunks);
+            for (let i = 0; i < step.chunks; i++) {
+              setTimeout(() => {
+                wire.push({ request: false, atMs: Date.now() });
+                peer.emitData(frame.subarray(i * size, (i + 1) * size));
+              }, step.delayMs + 3 * i);
+            }
+          });
+          const probe = startPoller(link, fastOn({ afterChangePolls: 2 }));
+          await advance(6000);
+          await probe.poller.stop();
+          expect(probe.poller.stats.polls).toBeGreaterThan(5);
+          wire.forEach((packet, i) => {
+            if (packet.request && i > 0) expect(packet.atMs - wire[i - 1].atMs).toBeGreaterThanOrEqual(100);
+          });
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('after a change of state (here the first reply) afterChangePolls come back to back, then the relaxed interval', async () => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    const bms = scriptedBms(peer, () => reply(CAPTURE.s16a));
+    const probe = startPoller(link, fastOn({ afterChangePolls: 3 }));
+    await advance(2500);
+    await probe.poller.stop();
+    expect(bms.times()).toEqual([0, 100, 200, 300, 1300, 2300]);
+  });
+
+  it('a silent BMS is polled at the relaxed interval, however near a limit its last reply was', async () => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    const bms = scriptedBms(peer, (n) => (n === 0 ? reply(CAPTURE.s16a) : []));
+    const probe = startPoller(link, pollerOptions({ fastPoll: { enabled: true, afterChangePolls: 0, cellMarginMv: 1000 } }));
+    await advance(2500);
+    await probe.poller.stop();
+    // Fast after the reply at 0 (every cell is within 1000 mV of a stop); the miss at 400 relaxes the pace.
+    expect(bms.times()).toEqual([0, 100, 1100, 2100]);
+    expect(probe.of('missed').map((e) => e.atMs)).toEqual([400, 1400, 2400]);
+  });
+
+  it('logs one debug line when the pace changes, none per poll', async () => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    const bms = scriptedBms(peer, (n) => [at(0, cellAt(n >= 2 && n < 6 ? 3470 : 3300))]);
+    const { log, records } = recordingLog();
+    const probe = startPoller(link, fastOn(), log);
+    await advance(5000);
+    await probe.poller.stop();
+    expect(bms.times()).toEqual([0, 1000, 2000, 2100, 2200, 2300, 2400, 3400, 4400]);
+    expect(records.filter((r) => /^BMS polling/.test(r.msg))).toEqual([
+      expect.objectContaining({ level: 20, msg: 'BMS polling back to back: a cell at 3470 mV is within 50 mV of the charge stop (3500 mV)' }),
+      expect.objectContaining({ level: 20, msg: 'BMS polling every 1000 ms again' }),
+    ]);
   });
 });

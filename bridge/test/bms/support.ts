@@ -4,7 +4,7 @@
  * codec tests' helpers, never copied).
  */
 import pino from 'pino';
-import { BmsPoller, type LogFn, type PollerEvent, type PollerOptions } from '../../src/bms/poller';
+import { BmsPoller, pollerOptionsFor, type LogFn, type PollerEvent, type PollerOptions } from '../../src/bms/poller';
 import type { PlausibilityLimits } from '../../src/bms/plausibility';
 import { systemClock } from '../../src/clock';
 import { bridgeConfigSchema } from '../../src/config/schema';
@@ -20,15 +20,18 @@ export function recordingLog(): { log: LogFn; records: Array<{ level: number; ms
   return { log, records };
 }
 
-export type PollerOverrides = Partial<Omit<PollerOptions, 'plausibility'>> & { plausibility?: Partial<PlausibilityLimits> };
+export type PollerOverrides = Partial<Omit<PollerOptions, 'plausibility' | 'fastPoll'>> & {
+  plausibility?: Partial<PlausibilityLimits>;
+  fastPoll?: Partial<PollerOptions['fastPoll']>;
+};
 
 /**
  * The bridge's default bms options (so the plausibility limits are the shipped ones) with round
  * test timings: a poll every 1000 ms, a 300 ms reply window, 100 ms between packets, reopen
- * after 1000 ms doubling up to 8000 ms.
+ * after 1000 ms doubling up to 8000 ms, and no fast polling unless a test asks for it.
  */
 export function pollerOptions(overrides: PollerOverrides = {}): PollerOptions {
-  const { bms } = bridgeConfigSchema.parse({});
+  const bms = pollerOptionsFor(bridgeConfigSchema.parse({}));
   return {
     ...bms,
     pollIntervalMs: 1000,
@@ -38,6 +41,8 @@ export function pollerOptions(overrides: PollerOverrides = {}): PollerOptions {
     reconnectMaxMs: 8000,
     ...overrides,
     plausibility: { ...bms.plausibility, ...overrides.plausibility },
+    // The relaxed pace only, so cadence tests count whole intervals; poll-schedule tests turn it on.
+    fastPoll: { ...bms.fastPoll, enabled: false, ...overrides.fastPoll },
   };
 }
 

@@ -56,6 +56,7 @@ describe('defaults and precedence', () => {
       mirrorPacks: 1,
       maxPackVoltageSpreadMv: 1000,
       ...pollDefaults,
+      fastPoll: { enabled: true, cellMarginMv: 50, currentFraction: 0.9, afterChangePolls: 10 },
       faultOnAlarms: ['mosfetOverTemperature', 'batteryOverTemperature', 'boxOverTemperature', 'protection309A', 'protection309B'],
       // One link is one pack, named "1", with the section's settings.
       packs: [{ name: '1', link: '/dev/ttyUSB0', ...pollDefaults }],

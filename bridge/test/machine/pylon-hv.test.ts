@@ -7,6 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { canFrame, encodePylonHvRequest, type CanFrame, type PylonHvRequest } from '../../src/protocol/can';
 import { cellsWithOne, snapshot } from '../support/snapshot-builder';
+import { statusLine } from '../../src/runtime';
+import { bridgeStatus } from '../../src/status/model';
 import { startHarness } from './harness';
 
 const healthy = snapshot({ cellMv: 3300, socPct: 60 });
@@ -167,6 +169,21 @@ describe('sleep and commands: only ever more conservative', () => {
     h.ensemble();
     expect(h.hv().lastCommand).toEqual({ charge: true, discharge: true });
     expect(h.last().decoded).toMatchObject({ chargeCurrentLimitA: 0, requests: { chargeEnable: false } });
+  });
+
+  it('sleep and the last command are visible in the status line and the status model', () => {
+    const h = hv();
+    h.feed(healthy, 1000);
+    h.ask({ kind: 'sleep', sleep: true });
+    h.ask({ kind: 'command', charge: true, discharge: false });
+    const s = h.actor.getSnapshot();
+    const line = statusLine(s);
+    expect(line).toContain("asleep at the inverter's request: CCL 0 A, DCL 0 A, charge/discharge forbidden");
+    expect(line).toContain('inverter sent charge command (not acted on)');
+    const status = bridgeStatus(s.value, s.context, h.clock.now());
+    expect(status.pylonHv).toEqual({ asleep: true, lastCommand: { charge: true, discharge: false }, ignoredFrames: 0 });
+    expect(status.limits).toMatchObject({ chargeCurrentA: 0, dischargeCurrentA: 0, chargeAllowed: false, dischargeAllowed: false });
+    expect(status.limits?.reasons.chargeCurrent).toBe("asleep at the inverter's request");
   });
 
   it('the mask command is answered 0x8250 "won\'t act"', () => {

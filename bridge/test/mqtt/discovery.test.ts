@@ -156,7 +156,7 @@ describe('Home Assistant discovery', () => {
   });
 
   it('a device per pack when there are several, each via the bridge device', () => {
-    const two: BridgeStatus = { ...status, packs: [status.packs[0], { ...status.packs[0], id: 'pack2' }] };
+    const two: BridgeStatus = { ...status, packs: [status.packs[0], { ...status.packs[0], id: 'pack2', name: 'B' }] };
     const messages = discoveryMessages(two, options(false));
     expect(messages.flatMap((m) => schemaProblems(m))).toEqual([]);
     const devices = new Map(messages.filter((m) => m.payload).map((m) => [JSON.stringify(m.payload!.device), m.payload!.device as Record<string, unknown>]));

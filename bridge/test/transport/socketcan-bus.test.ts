@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canFrame } from '../../src/protocol/can/frame';
-import { linuxSocketCanHost, SocketCanBus, type SocketCanModule } from '../../src/transport/socketcan-bus';
+import { linuxSocketCanHost, SocketCanBus, socketCanAddonProblem, type SocketCanModule } from '../../src/transport/socketcan-bus';
 import type { TransportError } from '../../src/transport/types';
 import { expectTransportError } from './support/byte-link-contract';
 import { canBusContract, listeningPeer } from './support/can-bus-contract';
@@ -88,7 +88,18 @@ describe('socketcan-bus error mapping', () => {
       },
     });
     const error = await expectTransportError(bus.open(), 'OPEN_FAILED');
-    expect(error.message).toContain('the socketcan native addon could not be loaded (npm must be allowed to build it');
+    expect(error.message).toMatch(/^OPEN_FAILED: socketcan can0: the socketcan addon is not available \(Cannot find module '..\/build\/Release\/can.node'\); /);
+    expect(error.message).toContain('sudo apt-get install -y build-essential python3, then reinstall with its build allowed');
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('tells start-up whether the addon loads, in one line', () => {
+    const kernel = new FakeCanKernel();
+    expect(socketCanAddonProblem(() => kernel.module)).toBeUndefined();
+    const problem = socketCanAddonProblem(() => {
+      throw new Error('Cannot find module \'socketcan\'\nRequire stack:\n- /x.js');
+    });
+    expect(problem).toMatch(/^the socketcan addon is not available \(Cannot find module 'socketcan'\); .* or use an SLCAN adapter \(--can slcan:\/dev\/ttyACM0\)$/);
   });
 
   it('hands the addon id, ext, rtr and a Buffer', async () => {

@@ -57,7 +57,7 @@ describe('web page: read-only routes', () => {
     const { url } = await start();
     const page = await http(url);
     expect(page.status).toBe(200);
-    expect(page.body).toContain('<svg id="cells"');
+    expect(page.body).toContain('<div id="packs">');
     expect(page.headers['content-security-policy']).toContain("default-src 'self'");
     expect((await http(`${url}app.js`)).body).toContain('EventSource');
     expect((await http(`${url}style.css`)).headers['content-type']).toContain('text/css');
