@@ -78,7 +78,19 @@ export default tseslint.config(
       ],
     },
   },
-  { files: ['bridge/src/**/*.ts'], rules: restrict(layer('the bridge never imports the rig, the simulators, the tests or the command on top.', 'rig', 'sim-bms', 'sim-inverter', 'sim-kit', 'features', 'bench', 'cli')) },
+  {
+    files: ['bridge/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          // Not even `import type`: a machine that could not compile the optional addon must still build.
+          paths: [{ name: 'socketcan', message: 'socketcan is optional: require() it lazily where a socketcan: bus opens (transport/socketcan-bus.ts).' }],
+          patterns: [layer('the bridge never imports the rig, the simulators, the tests or the command on top.', 'rig', 'sim-bms', 'sim-inverter', 'sim-kit', 'features', 'bench', 'cli')],
+        },
+      ],
+    },
+  },
   { files: ['bridge/src/protocol/**/*.ts', 'bridge/src/control/**/*.ts'], rules: PURE },
   { files: ['sim-kit/src/**/*.ts'], rules: restrict(layer('sim-kit is below both simulators: it imports neither, nor what is above them.', 'sim-bms', 'sim-inverter', 'rig', 'features', 'bench', 'cli')) },
   { files: ['sim-bms/src/**/*.ts'], rules: restrict(layer('a simulator imports neither the other simulator (the judge stays independent) nor the rig, the tests or the command.', 'sim-inverter', 'rig', 'features', 'bench', 'cli')) },

@@ -20,10 +20,10 @@
  * also raise an alarm (a change of state the fast-poll schedule would react to).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bridgeConfigSchema, type RunnableConfig } from '../bridge/src/config/schema';
+import type { RunnableConfig } from '../bridge/src/config/schema';
 import type { BatteryStatePatch } from '../bridge/src/protocol/can';
 import type { BridgeProcess } from '../rig/src/bridge-process';
-import { bridgeSettingsFor, PtyRig } from '../rig/src/rig-setup';
+import { PtyRig } from '../rig/src/rig-setup';
 import { loadProfile, type BatteryProfile } from '../sim-bms/src/profile';
 import type { ReceivedRequest } from '../sim-bms/src/virtual-bms';
 import { distribution, type Distribution } from './stats';
@@ -41,8 +41,8 @@ export type Stimulus = 'ramp' | 'step';
 export type ReactionKind = `${Stimulus}-${Direction}`;
 export const REACTION_KINDS: readonly ReactionKind[] = ['ramp-charge', 'step-charge', 'ramp-discharge', 'step-discharge'];
 
-/** The stops the bridge's defaults give the reaction battery (its chemistry preset, fitted to its BMS). */
-const DEFAULTS = bridgeSettingsFor(bridgeConfigSchema.parse({}), battery());
+/** The stops the reaction battery declares (its profile's limits, given to the bridge by the rig). */
+const DEFAULTS = battery().limits;
 
 /** The overrides of every reaction rig (see the file comment). */
 export const REACTION_SETTINGS = [
@@ -107,7 +107,7 @@ export async function measureReaction(options: ReactionOptions): Promise<Reactio
   let disconnect: (() => Promise<void>) | undefined;
   try {
     const { bms, can } = rig.config;
-    const control = bridgeSettingsFor(rig.config, rig.bms.profile);
+    const control = battery().limits;
     const overrides = rig.bms.faults.cellOverridesMv;
     const timeoutMs = bms.pollIntervalMs + bms.replyTimeoutMs + can.periodMs + 5000;
     const stopOf = (d: Direction) => (d === 'charge' ? control.chargeStopCellMv : control.dischargeStopCellMv);

@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunnableConfig } from '../bridge/src/config/schema';
 import type { BatteryStatePatch } from '../bridge/src/protocol/can';
-import { bridgeSettingsFor, PtyRig } from '../rig/src/rig-setup';
+import { PtyRig } from '../rig/src/rig-setup';
 import { loadProfile } from '../sim-bms/src/profile';
 import { distribution, type Distribution } from './stats';
 import { WEB_ON_ANY_PORT } from './web-port';
@@ -47,8 +47,7 @@ export async function measureStale(options: StaleOptions): Promise<StaleResult> 
   const battery = loadProfile('jk-16s-280ah');
   const rig = await PtyRig.open({ battery, socPct: 50, inverter: 'pylon-lv', settings: STALE_SETTINGS });
   try {
-    const { bms: bmsConfig, can, state } = rig.config;
-    const control = bridgeSettingsFor(rig.config, battery);
+    const { bms: bmsConfig, can, state, control } = rig.config;
     const recoveryMs = 1000 * control.current.chargeRecovery.holdS + 3 * can.periodMs + 10_000;
     const reactionTimeoutMs = bmsConfig.pollIntervalMs + bmsConfig.replyTimeoutMs + can.periodMs + 5000;
     rig.startBridge();

@@ -10,3 +10,4 @@ Feature: CAN transport loss
     And within 8000 ms the bridge reports can "link.up"
     And within 3000 ms the inverter hears frame sets again
     And the bridge process is still running
+    And the checker saw no invariant violation

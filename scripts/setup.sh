@@ -5,6 +5,7 @@
 #   mosquitto  the real MQTT broker the observer tests and scenarios start on their own ports
 #   chromium   the real headless browser (puppeteer-core drives /usr/bin/chromium; nothing downloads one)
 #   systemd    systemd-analyze, which verifies the service unit in the package test
+#   libfaketime  a fake wall clock for one bridge child (the wall-clock jump scenario)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ command -v candump >/dev/null || need+=(can-utils)
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null || need+=(libfaketime)
 if [ "${#need[@]}" -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then
     echo "setup: please install ${need[*]} with your package manager" >&2

@@ -1,6 +1,17 @@
 /**
- * Time as an injectable dependency. Production uses the system clock; unit tests use Vitest fake
- * timers (which replace the globals this reads at call time), so no test waits in real time.
+ * Time as an injectable dependency, and the one clock every duration and timer of the bridge and
+ * the simulators runs on.
+ *
+ * `now()` is MONOTONIC: `performance.timeOrigin + performance.now()`. It starts at the wall-clock
+ * time of process start (so it reads like epoch milliseconds next to log timestamps) but never
+ * steps: a Raspberry Pi without an RTC that gets a backward NTP step of an hour must not stop
+ * polling for an hour, and a forward step must not satisfy every hold, ramp and absorption timer
+ * at once (issue 10, bug 1). Node's timers already run on the monotonic clock. Wall-clock time
+ * (`Date.now()`) is left to what is meant for people: log timestamps and candump timestamps.
+ *
+ * Unit tests use Vitest fake timers, which (since Vitest 3) fake `performance` as well as
+ * `Date` and the timer functions, so no test waits in real time and `vi.setSystemTime` moves the
+ * wall clock without moving this one.
  */
 export interface Clock {
   now(): number;
@@ -9,7 +20,8 @@ export interface Clock {
 }
 
 export const systemClock: Clock = {
-  now: () => Date.now(),
+  // Read at call time (not bound once), so fake timers installed later still drive it.
+  now: () => performance.timeOrigin + performance.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };

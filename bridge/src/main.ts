@@ -1,7 +1,8 @@
 /**
  * `jk-can-bridge --bms /dev/ttyUSB0 --can socketcan:can0 --profile pylon-lv`
  * (in a clone: `npm run bridge -- ...`).
- * Exit codes: 0 clean stop, 2 configuration refused (one line per problem on stderr).
+ * Exit codes: 0 clean stop, 1 fatal error (one line; systemd restarts it), 2 configuration refused
+ * (one line per problem on stderr).
  */
 import { loadConfig, USAGE } from './config/load';
 import { createLogger } from './logging';
@@ -52,7 +53,11 @@ export function runBridge(argv: string[]): void {
     process.exit(2);
   }
   const log = createLogger(loaded.config.log);
-  const bridge = startBridge(loaded.config, log);
+  const bridge = startBridge(loaded.config, log, { onFatal: () => process.exit(1) });
+  // Nothing may keep running after an error nobody handled: one fatal line, the zero-limit set,
+  // exit 1 (issue 10, bug 4).
+  process.on('uncaughtException', (err) => void bridge.fail(err));
+  process.on('unhandledRejection', (reason) => void bridge.fail(reason));
   // The observers never stop the bridge: one that fails to start is logged, and CAN goes on.
   const observers = startObservers(loaded.config, bridge, log, packageVersion()).catch((err: Error) => {
     log.error({ err: err.message }, `observers not started: ${err.message}`);

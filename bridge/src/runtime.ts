@@ -1,13 +1,16 @@
 /**
- * Wires a validated config to real transports and the statechart, and reports what the bridge
- * does: one human status line whenever a region changes state or a limiting reason changes.
+ * Wires a validated config to real transports and the statechart, reports what the bridge does
+ * (one human status line when a region's state or a limiting reason changes), and owns the last
+ * resort: a chart error or an uncaught exception is fatal (one line, the zero-limit set if the
+ * bridge was sending, then exit non-zero so systemd restarts it; issue 10, bug 4).
  */
 import type { Logger } from 'pino';
 import { createActor, type SnapshotFrom } from 'xstate';
 import { systemClock, type Clock } from './clock';
 import type { RunnableConfig } from './config/schema';
 import type { BridgeCommand } from './control/commands';
-import { bridgeMachine, type BridgePorts } from './machine/bridge-machine';
+import { bridgeMachine, type BridgeContext, type BridgePorts } from './machine/bridge-machine';
+import { busFrames } from './machine/bus-output';
 import { recordSentFrames } from './status/frame-log';
 import { StatusHub } from './status/hub';
 import { bridgeStatus } from './status/model';
@@ -16,6 +19,8 @@ import type { CanBus } from './transport/types';
 
 /** Longest wait for the last frames at shutdown (a slow SLCAN adapter answers each frame). */
 const SHUTDOWN_DRAIN_MS = 1000;
+/** Longest a fatal stop may take to reopen the bus and send the zero-limit set. */
+const FATAL_SEND_MS = 2000;
 
 export type BridgeSnapshot = SnapshotFrom<typeof bridgeMachine>;
 
@@ -26,14 +31,34 @@ export interface RunningBridge {
   readonly hub: StatusHub;
   /** A validated command from a person; logged with its source, applied with the next snapshot. */
   command(command: BridgeCommand, source: string): void;
+  /**
+   * The bridge cannot go on (an uncaught exception; a chart error calls this itself): logs one
+   * fatal line, stops the chart, sends the zero-limit set on a freshly opened bus if the bridge
+   * was sending anything, then calls `onFatal` (main exits 1). Once; later calls wait for it.
+   */
+  fail(error: unknown): Promise<void>;
 }
 
-export function startBridge(config: RunnableConfig, log: Logger, clock: Clock = systemClock): RunningBridge {
+export interface BridgeOptions {
+  clock?: Clock;
+  /** The two links; by default the real transports named by config.bms.link and config.can.bus. */
+  links?: Pick<BridgePorts, 'createBmsLink' | 'createCanBus'>;
+  /** Called once a fatal error has been handled; main.ts exits non-zero. */
+  onFatal(error: unknown): void;
+}
+
+export function startBridge(config: RunnableConfig, log: Logger, options: BridgeOptions): RunningBridge {
+  const clock = options.clock ?? systemClock;
+  const links = options.links ?? {
+    createBmsLink: () => createBmsLink(config.bms.packs[0].link, { baudRate: config.bms.packs[0].baudRate }),
+    createCanBus: () => createCanBus(config.can.bus, { log }),
+  };
   let canBus: CanBus | null = null;
   const hub = new StatusHub(config.web, clock.now.bind(clock));
+  const createRecordedCanBus = (): CanBus => recordSentFrames(links.createCanBus(), hub);
   const ports: BridgePorts = {
-    createBmsLink: () => createBmsLink(config.bms.packs[0].link, { baudRate: config.bms.packs[0].baudRate }),
-    createCanBus: () => (canBus = recordSentFrames(createCanBus(config.can.bus, { log }), hub)),
+    createBmsLink: links.createBmsLink,
+    createCanBus: () => (canBus = createRecordedCanBus()),
     clock,
     log,
   };
@@ -42,7 +67,25 @@ export function startBridge(config: RunnableConfig, log: Logger, clock: Clock = 
     `bridge starting: BMS ${config.bms.link} → CAN ${config.can.bus} as ${config.can.profile}`,
   );
   const actor = createActor(bridgeMachine, { input: { config, ports } });
-  let lastLine = '';
+  const report = statusReporter(log, clock);
+  let failing: Promise<void> | null = null;
+
+  const fail = (error: unknown): Promise<void> => {
+    failing ??= (async () => {
+      const message = error instanceof Error ? error.message : String(error);
+      log.fatal({ err: error }, `bridge failed: ${message}; stopping with exit code 1 (the service manager restarts it)`);
+      const context = actor.getSnapshot().context;
+      actor.stop();
+      try {
+        await sendZeroLimits(context, createRecordedCanBus, canBus, clock);
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'the zero-limit set could not be sent');
+      }
+      options.onFatal(error);
+    })();
+    return failing;
+  };
+
   let lastPolicy: BridgeSnapshot['context']['policy'] = null;
   actor.subscribe({
     next: (snapshot) => {
@@ -53,15 +96,11 @@ export function startBridge(config: RunnableConfig, log: Logger, clock: Clock = 
         log.info({ chemistry: policy.chemistry }, policy.description);
         for (const note of policy.notes) log.warn(note);
       }
-      const line = statusLine(snapshot);
-      if (line !== lastLine) {
-        lastLine = line;
-        log.info({ state: snapshot.value }, line);
-        hub.event('info', line);
-      }
+      const line = report(snapshot);
+      if (line !== null) hub.event('info', line);
       hub.update(bridgeStatus(snapshot.value, snapshot.context, clock.now()));
     },
-    error: (err) => log.error({ err }, 'bridge state machine failed'),
+    error: (err) => void fail(err),
   });
   actor.start();
 
@@ -84,16 +123,69 @@ export function startBridge(config: RunnableConfig, log: Logger, clock: Clock = 
       }
       log.info('bridge stopped');
     },
+    fail,
   };
 }
 
-/** e.g. "bms connected · inverter alive · can up · CVL 55.2 V (bulk) · CCL 50.0 A (configured maximum) · DCL 100.0 A (…)". */
-export function statusLine(snapshot: BridgeSnapshot): string {
+/**
+ * After a fatal error the chart is gone and its CAN link actor is closing its bus: wait for that,
+ * open the bus afresh and send the stale set (CCL = DCL = 0, flags cleared), bounded in time. Only
+ * when the bridge was sending at all: from idle or a silent fault the inverter's own timeout stays
+ * in charge, as before.
+ */
+async function sendZeroLimits(context: BridgeContext, createBus: () => CanBus, oldBus: CanBus | null, clock: Clock): Promise<void> {
+  if (context.busMode === 'none') return;
+  const set = busFrames({ ...context, busMode: 'stale', nowMs: clock.now() });
+  if (set === null) return;
+  let timer: unknown;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = clock.setTimeout(() => reject(new Error(`not sent within ${FATAL_SEND_MS} ms`)), FATAL_SEND_MS);
+  });
+  const send = async (): Promise<void> => {
+    await oldBus?.close();
+    const bus = createBus();
+    await bus.open();
+    try {
+      for (const frame of set.frames) await bus.send(frame);
+    } finally {
+      await bus.close();
+    }
+  };
+  try {
+    await Promise.race([send(), deadline]);
+  } finally {
+    clock.clearTimeout(timer);
+  }
+}
+
+/**
+ * Logs the status line when it says something new: a region's state or a limiting reason. The
+ * numbers in it (a recovery hold counting down, a ramp, a table position, the age of the last
+ * data) do not make a new line on their own, so a 30-s hold is one line, not thirty. Returns the
+ * line when it was logged, else null.
+ */
+export function statusReporter(log: Pick<Logger, 'info'>, clock: Clock): (snapshot: BridgeSnapshot) => string | null {
+  let lastKey = '';
+  return (snapshot) => {
+    const line = statusLine(snapshot, clock.now());
+    const key = line.replace(/\d+(\.\d+)?/g, '#');
+    if (key === lastKey) return null;
+    lastKey = key;
+    log.info({ state: snapshot.value }, line);
+    return line;
+  };
+}
+
+/**
+ * e.g. "bms connected · inverter alive · can up · CVL 55.2 V (bulk) · CCL 50.0 A (configured maximum) · DCL 100.0 A (…)";
+ * in stale and fault also how old the last valid data is at `nowMs`.
+ */
+export function statusLine(snapshot: BridgeSnapshot, nowMs: number): string {
   const value = snapshot.value as { bms: string | Record<string, string>; inverter: string; can: string | Record<string, string> };
   const name = (v: string | Record<string, string>): string =>
     typeof v === 'string' ? v : Object.entries(v).map(([k, sub]) => `${k}/${sub}`).join(',');
   const parts = [`bms ${name(value.bms)}`, `inverter ${value.inverter}`, `can ${name(value.can)}`];
-  const { output, faultReason, busMode, hv } = snapshot.context;
+  const { output, faultReason, busMode, hv, snapshotAtMs } = snapshot.context;
   if (busMode === 'normal' && hv.sleeping) {
     parts.push('asleep at the inverter\'s request: CCL 0 A, DCL 0 A, charge/discharge forbidden');
   } else if (busMode === 'normal' && output !== null) {
@@ -110,5 +202,7 @@ export function statusLine(snapshot: BridgeSnapshot): string {
     const what = [hv.lastCommand.charge ? 'charge' : '', hv.lastCommand.discharge ? 'discharge' : ''].filter(Boolean).join('+');
     parts.push(`inverter sent ${what} command (not acted on)`);
   }
+  const quiet = value.bms === 'stale' || (typeof value.bms === 'object' && 'fault' in value.bms);
+  if (quiet && snapshotAtMs !== null) parts.push(`last valid data ${Math.round((nowMs - snapshotAtMs) / 1000)} s ago`);
   return parts.join(' · ');
 }

@@ -36,7 +36,8 @@ const DEVICE_GROUP = 'dialout';
 
 export const USAGE = `usage: sudo jk-can-bridge install-service [options]
   Creates the system user (member of dialout), writes ${CONFIG_PATH} from the commented sample
-  if it is absent, installs and enables ${UNIT_PATH} running this command.
+  if it is absent, installs and enables ${UNIT_PATH} running this command, and for a
+  socketcan: bus a drop-in that brings the interface up first. Run it again after changing can.bus.
   --dry-run          print what would be done, change nothing
   --root <dir>       do it inside <dir> instead of / (for tests; systemctl --root, useradd --prefix)
   --user <name>      the system user the bridge runs as (default jkbridge)

@@ -26,8 +26,19 @@ Then('within {int} ms the bridge log says {string}', async function (this: RigWo
   await this.bridge.waitFor(text, (line) => line.msg.includes(text), this.ms(ms));
 });
 
-Then('the inverter never saw a charge or discharge current limit above {float} A', function (this: RigWorld, amps: number) {
-  const limits = this.frames.map(patchOf).filter((p) => p?.chargeCurrentLimitA !== undefined);
+When('the BMS cell OVP setting is changed to {int} mV', function (this: RigWorld, mv: number) {
+  // As a user does in the JK app: the next reply carries the new 0x90 (and the pack OVP with it).
+  const bms = this.bms;
+  assert.ok(bms);
+  this.mark('event');
+  bms.settings.cellOvpMv = mv;
+});
+
+Then('since the fault the inverter saw no charge or discharge current limit above {float} A', function (this: RigWorld, amps: number) {
+  // The fault's log line and the frames reach the rig on different channels: frames from 200 ms
+  // after the line on are all the bridge sent in fault.
+  const faultAt = this.markOf('event') + this.ms(200);
+  const limits = this.frames.filter((r) => r.atMs >= faultAt).map(patchOf).filter((p) => p?.chargeCurrentLimitA !== undefined);
   assert.ok(limits.length > 0, 'no 0x351 was heard');
   const above = limits.filter((p) => (p?.chargeCurrentLimitA ?? 0) > amps || (p?.dischargeCurrentLimitA ?? 0) > amps);
   assert.deepEqual(above, [], `limits above ${amps} A reached the bus`);

@@ -67,15 +67,24 @@ When('the BMS reports its real cells again', function (this: RigWorld) {
   return run(this, 'bms', 'wrong-cells off');
 });
 
-/** Bad replies for a while, short enough (with the next good poll) to stay below staleAfterMs. */
+/**
+ * Bad replies for a while, short enough (with the next good poll) to stay below staleAfterMs.
+ * Each carries the POISON values (a cell at 4.0 V, SoC 3 %) and must not be used: garbage (junk
+ * and a poisoned frame with a broken start before each reply), bad checksums (the poisoned
+ * payload under the true data's checksum), truncated poisoned frames, and poisoned replies later
+ * than the reply timeout (this scenario declares a poll interval that leaves them between two
+ * reply windows, so they are unambiguously late).
+ */
 When(/^the BMS sends (garbage|bad checksums|truncated frames|late replies) for 1 s$/, async function (this: RigWorld, fault: string) {
-  const polls = Math.floor(this.ms(1000) / this.ms(200));
+  const poll = this.timing.pollIntervalMs;
+  const polls = Math.floor(this.ms(1000) / poll);
+  this.mark('fault began');
   switch (fault) {
     case 'garbage':
-      // Junk before each reply for a second: the framer must resynchronise every time.
+      // Before each reply for a second: the framer must resynchronise every time.
       for (let i = 0; i < polls; i += 1) {
         await run(this, 'bms', 'garbage 40');
-        await wait(this.ms(200));
+        await wait(poll);
       }
       return;
     case 'bad checksums':
@@ -84,11 +93,14 @@ When(/^the BMS sends (garbage|bad checksums|truncated frames|late replies) for 1
     case 'truncated frames':
       await run(this, 'bms', `truncate ${polls}`);
       break;
-    case 'late replies':
-      await run(this, 'bms', `late ${this.ms(300)}ms`);
+    case 'late replies': {
+      const lateMs = Math.round((this.timing.replyTimeoutMs + poll) / 2);
+      assert.ok(lateMs > this.timing.replyTimeoutMs + this.ms(100) && lateMs < poll - this.ms(100), `late replies of ${lateMs} ms need a poll interval well above the reply timeout`);
+      await run(this, 'bms', `late ${lateMs}ms poison`);
       await wait(this.ms(1000));
       await run(this, 'bms', 'late off');
       return;
+    }
   }
   await wait(this.ms(1000));
 });
@@ -108,4 +120,20 @@ When(/^the inverter (offers|draws) (\d+) W (?:of solar power|for the house)$/, f
 When('the CAN transport is lost for {int} ms', async function (this: RigWorld, ms: number) {
   this.mark('event');
   await this.loseCanTransport(this.ms(ms));
+});
+
+When('every cell is held at {int} mV', async function (this: RigWorld, mv: number) {
+  const cells = this.bms?.profile.cells ?? 0;
+  await run(this, 'bms', ...Array.from({ length: cells }, (_, i) => `cell ${i + 1} ${mv}mV`));
+});
+
+/** Junk lines from the SLCAN adapter towards the bridge, every 200 ms (a flaky adapter, issue 10 bug 7). */
+When('the SLCAN adapter sends junk for {int} ms', async function (this: RigWorld, ms: number) {
+  const until = Date.now() + this.ms(ms);
+  this.mark('event');
+  while (Date.now() < until) {
+    const result = await this.inverter!.commands.execute('junk 24');
+    assert.ok(result.ok, result.output);
+    await wait(this.ms(200));
+  }
 });

@@ -50,7 +50,7 @@ Then('the bridge logged {string}', async function (this: RigWorld, text: string)
 /** While the inverter was quiet, so was the bridge (it never sends on its own, spec §7). */
 Then('the bridge sent nothing while the inverter was not asking', function (this: RigWorld) {
   const inverter = inverterOf(this);
-  const quietSince = this.markOf('event') - this.loadedBridgeConfig().state.inverterTimeoutMs + (inverter.profile.pylonHv?.replyTimeoutMs ?? 0);
+  const quietSince = this.markOf('event') - (this.bridgeConfig().state?.inverterTimeoutMs ?? 0) + (inverter.profile.pylonHv?.replyTimeoutMs ?? 0);
   const sent = this.frames.filter((r) => r.atMs > quietSince);
   assert.deepEqual(sent.map((r) => r.frame.id.toString(16)), [], 'the bridge sent frames nobody asked for');
 });
@@ -59,7 +59,7 @@ Then('the bridge sent nothing while the inverter was not asking', function (this
 Then('the BMS was polled on time during the last {int} ms', function (this: RigWorld, ms: number) {
   const bms = this.bms;
   assert.ok(bms);
-  const interval = this.loadedBridgeConfig().bms.pollIntervalMs;
+  const interval = this.timing.pollIntervalMs;
   const since = Date.now() - this.ms(ms);
   const times = bms.requests.filter((r) => r.atMs >= since).map((r) => r.atMs);
   assert.ok(times.length >= 2, `only ${times.length} polls in the last ${ms} ms`);

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { Then } from '@cucumber/cucumber';
 import type { AlarmKind, BatteryStatePatch } from '../../bridge/src/protocol/can';
-import { patchOf } from '../../sim-inverter/src/checker';
+import { POISON } from '../../sim-bms/src/faults';
+import { patchOf, type FrameRecord } from '../../sim-inverter/src/checker';
 import type { RigWorld } from '../support/world';
 
 type Limit = 'charge current limit' | 'discharge current limit';
@@ -101,12 +102,13 @@ Then(/^the (charge current limit|discharge current limit) rose through at least 
 });
 
 /**
- * The bridge stopped sending on purpose: no frame for longer than the stale timeout, which the
- * checker tells apart from a slow cycle (a shorter whole-set pause is a period violation).
+ * The bridge stopped sending on purpose: no frame for two periods. The checker allows that pause
+ * only after frames that declared the fault (system error, zero limits); anywhere else it is a
+ * period violation of every id.
  */
 Then('within {int} ms the bus goes silent', async function (this: RigWorld, ms: number) {
   assert.ok(this.inverter);
-  const quietFor = this.inverter.thresholds.staleAfterMs + this.inverter.thresholds.canPeriodMs;
+  const quietFor = 2 * this.inverter.thresholds.framePeriodMs;
   await this.eventually(
     `no frame for ${quietFor} ms`,
     () => Date.now() - (this.frames.at(-1)?.atMs ?? 0) >= quietFor,
@@ -177,4 +179,65 @@ Then(/^no cell went (above|below) its (?:overvoltage|undervoltage) protection$/,
     assert.ok(minCellMv > bms.settings.cellUvpMv, `a cell fell to ${minCellMv} mV (UVP ${bms.settings.cellUvpMv} mV)`);
     assert.equal(tripped.has('cellUvp'), false, 'the virtual BMS tripped its cell UVP');
   }
+});
+
+// Bad data that must not be used (the fault injectors' POISON values)
+
+/**
+ * Not one frame the inverter heard carried a value of the poisoned replies: SOC 3 % (0x355), a
+ * cell at 4.0 V (Victron 0x373), or the pack voltage those replies report. The battery sits well
+ * away from them, so any of them on the bus means a rejected reply was used.
+ */
+Then('no value of the poisoned replies reached the bus', function (this: RigWorld) {
+  const used = this.frames.filter((record) => {
+    const p = patchOf(record);
+    if (p === undefined) return false;
+    return p.socPct === POISON.socPct || p.socHiResPct === POISON.socPct || p.cells?.maxCellMv === POISON.cellMv;
+  });
+  assert.deepEqual(
+    used.map((r) => `0x${r.frame.id.toString(16)} at +${r.atMs - this.markOf('bridge up')} ms: ${JSON.stringify(patchOf(r))}`),
+    [],
+    'a value of a reply the bridge must reject reached the bus',
+  );
+  const bms = this.bms;
+  assert.ok(bms);
+  assert.notEqual(bms.lastServed?.snapshot.socPct, POISON.socPct, 'the scenario must leave the battery away from the poison SoC');
+});
+
+Then('within {int} ms the inverter sees a charge voltage limit of at most {float} V', async function (this: RigWorld, ms: number, volts: number) {
+  const since = this.markOf('event');
+  const record = await this.eventually(`CVL <= ${volts} V`, () => this.firstFrame(since, (p) => p.chargeVoltageV !== undefined && p.chargeVoltageV <= volts), this.ms(ms));
+  this.marks.set('event', record.atMs);
+});
+
+/** What the CVL was at a named moment: the last value heard before it. */
+function cvlBefore(world: RigWorld, atMs: number): number {
+  const values = world.frames.filter((r) => r.atMs < atMs).map((r) => patchOf(r)?.chargeVoltageV).filter((v): v is number => v !== undefined);
+  assert.ok(values.length > 0, 'no CVL heard before');
+  return values[values.length - 1];
+}
+
+Then('the charge voltage limit is noted as {string}', function (this: RigWorld, name: string) {
+  this.mark(name);
+});
+
+Then('the charge voltage limit never rose above its value at {string}', function (this: RigWorld, name: string) {
+  const at = this.markOf(name);
+  const before = cvlBefore(this, at);
+  const above = this.frames.filter((r) => r.atMs >= at && (patchOf(r)?.chargeVoltageV ?? 0) > before);
+  assert.deepEqual(above.map((r) => `+${r.atMs - at} ms: CVL ${patchOf(r)?.chargeVoltageV} V`), [], `CVL rose above ${before} V (the charge phase restarted)`);
+});
+
+/** Every limit the inverter heard since a named moment equals the last one before it. */
+Then('no limit moved since {string}', function (this: RigWorld, name: string) {
+  const at = this.markOf(name);
+  const limits = (r: FrameRecord) => {
+    const p = patchOf(r);
+    return p?.chargeCurrentLimitA === undefined ? undefined : `CVL ${p.chargeVoltageV} V CCL ${p.chargeCurrentLimitA} A DCL ${p.dischargeCurrentLimitA} A`;
+  };
+  const before = this.frames.filter((r) => r.atMs < at).map(limits).filter((l) => l !== undefined).at(-1);
+  assert.ok(before, `no limits before "${name}"`);
+  const after = [...new Set(this.frames.filter((r) => r.atMs >= at).map(limits).filter((l) => l !== undefined))];
+  assert.ok(after.length > 0, `no limits heard since "${name}"`);
+  assert.deepEqual(after, [before], `limits moved since "${name}" (before: ${before})`);
 });

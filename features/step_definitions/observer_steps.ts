@@ -122,7 +122,7 @@ Then(/^the inverter heard a frame set every period while the broker was (?:away|
   const to = this.markOf('broker back');
   const sets = this.frames.filter((r) => r.frame.id === 0x351 && r.atMs >= from - 1500 && r.atMs <= to + 1500).map((r) => r.atMs);
   assert.ok(sets.length >= 3, `only ${sets.length} frame sets while the broker was away`);
-  const period = this.loadedBridgeConfig().can.periodMs;
+  const period = this.inverter!.thresholds.framePeriodMs;
   const gaps = sets.slice(1).map((t, i) => t - sets[i]);
   // Invariant 5's bound: 1.5 × the period (what a real inverter tolerates).
   assert.ok(Math.max(...gaps) <= 1.5 * period, `a gap of ${Math.max(...gaps)} ms between frame sets (period ${period} ms)`);

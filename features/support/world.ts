@@ -5,28 +5,32 @@
  *
  * Timing: every bridge delay comes from a per-scenario YAML config, scaled by the world parameter
  * `timeScale` (1 natively; larger inside the vcan VM, where JavaScript runs far slower).
+ *
+ * The judge: the scenario declares the battery (its profile, with the owner's cell limits), the
+ * inverter and the BMS timing; the bridge gets them as config and the virtual inverter's checker
+ * as thresholds (rig-setup.ts RigDeclaration). Nothing here reads the bridge's config loader.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
 import { stringify } from 'yaml';
 import { systemClock } from '../../bridge/src/clock';
-import { loadConfig } from '../../bridge/src/config/load';
-import type { BridgeConfigInput, RunnableConfig } from '../../bridge/src/config/schema';
+import type { BridgeConfigInput } from '../../bridge/src/config/schema';
 import type { BatteryStatePatch } from '../../bridge/src/protocol/can';
 import { createCanBus } from '../../bridge/src/transport/spec';
 import type { CanBus } from '../../bridge/src/transport/types';
 import type { VirtualBank } from '../../sim-bms/src/bank';
-import { loadProfile, withCapacity, withCellCount } from '../../sim-bms/src/profile';
+import { loadProfile, withCapacity, withCellCount, type BatteryProfile } from '../../sim-bms/src/profile';
 import type { VirtualBms } from '../../sim-bms/src/virtual-bms';
 import { patchOf, type FrameRecord } from '../../sim-inverter/src/checker';
 import type { InverterProfileName } from '../../sim-inverter/src/profiles';
 import { SlcanPtyEndpoint } from '../../sim-inverter/src/slcan-pty';
 import type { VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
-import { BridgeProcess } from '../../rig/src/bridge-process';
-import { BRIDGE_PROFILE_FOR, serveVirtualBank, serveVirtualBms, startVirtualInverter } from '../../rig/src/rig-setup';
+import type { DeclaredTiming } from '../../sim-inverter/src/judge';
+import { BridgeProcess, type BridgeProcessOptions } from '../../rig/src/bridge-process';
+import { BRIDGE_PROFILE_FOR, declaredBridgeConfig, serveVirtualBank, serveVirtualBms, startVirtualInverter, type RigDeclaration } from '../../rig/src/rig-setup';
 
 export interface RigParameters {
   /** 'slcan-pty': SLCAN framing over a socat pty (no privileges); 'vcan': real SocketCAN. */
@@ -52,6 +56,11 @@ export class RigWorld extends World<RigParameters> {
   /** Bridge config overrides from the scenario ("Given the bridge setting …"). */
   readonly settings: Array<[string, string]> = [];
   inverterProfile: InverterProfileName = 'pylon-lv';
+  battery?: BatteryProfile;
+  /** The BMS timing the scenario declares (scaled): short, so fault scenarios run in seconds. */
+  readonly timing: DeclaredTiming;
+  /** A bank: what a pack whose answers stopped means (declared, like the timing). */
+  onPackLost?: 'stop' | 'degrade';
   /** Extremes of every cell voltage the BMS measured while serving, and the protections it tripped. */
   readonly cellHistory = { maxCellMv: -Infinity, minCellMv: Infinity, tripped: new Set<string>() };
   private slcan?: SlcanPtyEndpoint;
@@ -60,6 +69,13 @@ export class RigWorld extends World<RigParameters> {
   constructor(options: IWorldOptions<RigParameters>) {
     super(options);
     this.scale = this.parameters.timeScale ?? 1;
+    this.timing = { pollIntervalMs: this.ms(200), replyTimeoutMs: this.ms(150), staleAfterMs: this.ms(2500) };
+  }
+
+  /** What the bridge and the judge both get; fixed once the inverter (and its judge) joined. */
+  get declaration(): RigDeclaration {
+    if (this.battery === undefined) throw new Error('declare the battery first');
+    return { battery: this.battery, inverter: this.inverterProfile, timing: this.timing, timeScale: this.scale, onPackLost: this.onPackLost };
   }
 
   /** A delay of the scenario's base timing, scaled for this machine. */
@@ -89,15 +105,21 @@ export class RigWorld extends World<RigParameters> {
     return (this.parameters.vcanInterface ?? 'vcan0').replace('{worker}', process.env.CUCUMBER_WORKER_ID ?? '0');
   }
 
-  /** The bridge config every scenario starts from: short, scaled delays; the policy's defaults. */
+  /**
+   * The bridge config every scenario starts from: the declaration (timing, the inverter
+   * profile's frame period, the battery's cell limits), short scaled delays otherwise, the
+   * policy's defaults for the rest.
+   */
   bridgeConfig(): BridgeConfigInput {
     const s = (ms: number) => this.ms(ms);
+    const declared = declaredBridgeConfig(this.declaration);
     return {
-      bms: { pollIntervalMs: s(200), replyTimeoutMs: s(150), reconnectInitialMs: s(200), reconnectMaxMs: s(1000) },
-      // The production frame period: invariant 5 allows 1.5 × it, as a real inverter would.
-      can: { periodMs: s(1000), reconnectInitialMs: s(300), reconnectMaxMs: s(1500) },
-      state: { staleAfterMs: s(2500), faultAfterMs: s(1500), silenceAfterMs: s(2500), recoverAfter: 3, inverterTimeoutMs: s(2500) },
+      bms: { ...declared.bms, reconnectInitialMs: s(200), reconnectMaxMs: s(1000) },
+      // The production frame period (the inverter profile's): invariant 5 allows 1.5 × it, as a real inverter would.
+      can: { ...declared.can, reconnectInitialMs: s(300), reconnectMaxMs: s(1500) },
+      state: { ...declared.state, faultAfterMs: s(1500), silenceAfterMs: s(2500), recoverAfter: 3, inverterTimeoutMs: s(2500) },
       control: {
+        ...declared.control,
         current: {
           chargeRecovery: { holdS: 2 * this.scale, rateAPerS: 20 / this.scale },
           dischargeRecovery: { holdS: 2 * this.scale, rateAPerS: 20 / this.scale },
@@ -116,6 +138,7 @@ export class RigWorld extends World<RigParameters> {
     const profile = cells === undefined ? base : withCellCount(base, cells);
     const bms = await serveVirtualBms({ profile, socPct, link: this.bmsLink, timeScale });
     this.bms = bms;
+    this.battery = profile;
     this.recordCells(bms);
   }
 
@@ -131,6 +154,8 @@ export class RigWorld extends World<RigParameters> {
     });
     const links = packs.map((_, i) => path.join(this.dir, `bms-${i + 1}`));
     this.bank = await serveVirtualBank({ packs, links, timeScale });
+    // The judge holds the bank to the profile's cell limits (the packs share them).
+    this.battery = base;
     for (const pack of this.bank.packs) this.recordCells(pack);
   }
 
@@ -153,14 +178,7 @@ export class RigWorld extends World<RigParameters> {
       this.slcan = await SlcanPtyEndpoint.open({ link: path.join(this.dir, 'can'), clock: systemClock });
       this.inverterBus = this.slcan.bus;
     }
-    this.inverter = await startVirtualInverter({
-      profile,
-      bus: this.inverterBus,
-      bms: battery,
-      config: this.loadedBridgeConfig(),
-      transportFaults: this.slcan,
-      timeScale: this.scale,
-    });
+    this.inverter = await startVirtualInverter({ bus: this.inverterBus, bms: battery, declaration: this.declaration, transportFaults: this.slcan });
   }
 
   /** The bridge's command line: the scenario's YAML config file, the links and the --set overrides. */
@@ -173,25 +191,53 @@ export class RigWorld extends World<RigParameters> {
     return args;
   }
 
-  /** The config that command line gives, read by the bridge's own loader (the checker judges by it). */
-  loadedBridgeConfig(): RunnableConfig {
-    const loaded = loadConfig(this.bridgeArgs());
-    if (!loaded.ok) throw new Error(`the bridge would refuse this scenario's config:\n${loaded.problems.join('\n')}`);
-    return loaded.config;
-  }
-
   /** Starts the real bridge entry point without waiting for anything. */
-  startBridgeProcess(): BridgeProcess {
+  startBridgeProcess(options: BridgeProcessOptions = {}): BridgeProcess {
     if (this.bridge) this.previousBridges.push(this.bridge);
-    this.bridge = new BridgeProcess(this.bridgeArgs());
+    this.bridge = new BridgeProcess(this.bridgeArgs(), { ...this.bridgeOptions, ...options });
     return this.bridge;
   }
 
-  /** Starts the real bridge entry point and waits for the inverter to hear its first frame set. */
-  async startBridge(): Promise<void> {
-    const bridge = this.startBridgeProcess();
+  /** Starts the real bridge entry point and waits until it reports fresh BMS data. */
+  async startBridge(options: BridgeProcessOptions = {}): Promise<void> {
+    const bridge = this.startBridgeProcess(options);
     const connected = await bridge.waitForState('bms', 'connected', this.ms(10_000));
     this.marks.set('event', connected.atMs);
+    if (!this.marks.has('bridge up')) this.marks.set('bridge up', connected.atMs);
+  }
+
+  /** Options for every bridge process of this scenario (e.g. the chart fault preload). */
+  bridgeOptions: BridgeProcessOptions = {};
+
+  /** Runs a sim-bms command (as typed at its prompt) and marks the moment as "event". */
+  async bmsCommand(line: string): Promise<void> {
+    if (!this.bms) throw new Error('no BMS in this scenario');
+    this.mark('event');
+    const result = await this.bms.commands.execute(line);
+    if (!result.ok) throw new Error(`bms command "${line}" failed: ${result.output}`);
+  }
+
+  /**
+   * The environment that runs a bridge child on a movable wall clock: libfaketime (Debian
+   * package libfaketime) reads its offset from a file on every call, and leaves the monotonic
+   * clock alone (DONT_FAKE_MONOTONIC), so only Date and the realtime clock jump.
+   */
+  fakeWallClock(): NodeJS.ProcessEnv {
+    const lib = ['x86_64-linux-gnu', 'aarch64-linux-gnu', 'arm-linux-gnueabihf', 'i386-linux-gnu']
+      .map((triplet) => `/usr/lib/${triplet}/faketime/libfaketime.so.1`)
+      .find((candidate) => existsSync(candidate));
+    if (lib === undefined) throw new Error('libfaketime is missing: npm run setup (apt-get install libfaketime)');
+    writeFileSync(this.wallClockFile, '+0\n');
+    return { LD_PRELOAD: lib, FAKETIME_TIMESTAMP_FILE: this.wallClockFile, FAKETIME_NO_CACHE: '1', DONT_FAKE_MONOTONIC: '1' };
+  }
+
+  /** Moves the fake wall clock of the bridge child ("+1h", "-1h"). */
+  moveWallClock(offset: string): void {
+    writeFileSync(this.wallClockFile, `${offset}\n`);
+  }
+
+  private get wallClockFile(): string {
+    return path.join(this.dir, 'faketime');
   }
 
   /** Takes the CAN transport away for ms: the SLCAN adapter is unplugged, or vcan goes down. */
@@ -254,6 +300,8 @@ export class RigWorld extends World<RigParameters> {
   diagnostics(): string {
     const lines = [`bridge log tail:\n${this.bridge?.tail(10) ?? '  (no bridge)'}`];
     if (this.inverter) lines.push(`violations: ${JSON.stringify(this.inverter.checker.violations.slice(0, 5))}`);
+    lines.push(`marks: ${JSON.stringify(Object.fromEntries(this.marks))}`);
+    lines.push(`bridge status lines: ${JSON.stringify(this.bridge?.statusLines().map((l) => [l.atMs, l.msg.slice(0, 40)]).slice(-12))}`);
     return lines.join('\n');
   }
 

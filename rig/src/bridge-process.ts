@@ -5,6 +5,7 @@
  * proves the packed product works, not just this tree's build.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 
@@ -14,6 +15,26 @@ const ROOT = path.basename(HERE) === 'dist' ? path.dirname(HERE) : HERE;
 export const BRIDGE_ENTRY = path.join(ROOT, 'dist/bridge/src/main.js');
 /** The installed bridge the rig runs instead of BRIDGE_ENTRY, when set. */
 export const INSTALLED_BRIDGE = process.env.RIG_BRIDGE_COMMAND || undefined;
+/** Test-only preload that lets a scenario raise an error inside the chart (chart-fault.ts). */
+const CHART_FAULT_PRELOAD = path.join(ROOT, 'dist/rig/src/chart-fault.js');
+
+export interface BridgeProcessOptions {
+  /** An installed bridge command to run instead of BRIDGE_ENTRY (default RIG_BRIDGE_COMMAND). */
+  command?: string;
+  /** Preload the test-only chart fault (chart-fault.ts); injectChartError() then triggers it. */
+  chartFault?: boolean;
+  /** Extra environment (e.g. libfaketime's LD_PRELOAD and FAKETIME for a wall-clock jump). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** How the child ended. */
+export interface BridgeExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** What the process handle and the kernel say about the child. */
+export type BridgeLiveness = 'running' | 'stopped' | 'exited';
 
 export interface BridgeLogLine {
   atMs: number;
@@ -29,22 +50,82 @@ export class BridgeProcess {
   private readonly child: ChildProcess;
   /** The bridge's process id (for /proc measurements). */
   readonly pid: number;
-  private readonly exited: Promise<number | null>;
+  private readonly exited: Promise<BridgeExit>;
+  private exitSeen: BridgeExit | null = null;
   private waiters: Array<() => void> = [];
 
   /** The command that started it, for people to read. */
   readonly commandLine: string;
 
-  constructor(args: string[], command = INSTALLED_BRIDGE) {
+  constructor(args: string[], options: BridgeProcessOptions = {}) {
+    const command = options.command ?? INSTALLED_BRIDGE;
     const argv = [...args, '--log-format', 'json'];
-    const [file, fileArgs] = command === undefined ? [process.execPath, [BRIDGE_ENTRY, ...argv]] : [command, argv];
+    // The test-only chart fault is a Node preload, so it needs this tree's entry point run by node.
+    if (options.chartFault === true && command !== undefined) throw new Error('the chart fault hook needs the bridge from this tree, not an installed command');
+    const preload = options.chartFault === true ? ['--require', CHART_FAULT_PRELOAD] : [];
+    const [file, fileArgs] = command === undefined ? [process.execPath, [...preload, BRIDGE_ENTRY, ...argv]] : [command, argv];
     const entry = path.relative(process.cwd(), BRIDGE_ENTRY);
     this.commandLine = [command ?? `node ${entry.startsWith('..') ? BRIDGE_ENTRY : entry}`, ...args].join(' ');
-    this.child = spawn(file, fileArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = spawn(file, fileArgs, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...options.env } });
     if (this.child.pid === undefined) throw new Error(`could not start ${command ?? BRIDGE_ENTRY}`);
     this.pid = this.child.pid;
     readline.createInterface({ input: this.child.stderr! }).on('line', (raw) => this.onLine(raw));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code, signal) => {
+        this.exitSeen = { code, signal };
+        resolve(this.exitSeen);
+        for (const wake of this.waiters.splice(0)) wake();
+      }),
+    );
+  }
+
+  /** How the child ended (its exit event); null while it has not. */
+  get exit(): BridgeExit | null {
+    return this.exitSeen;
+  }
+
+  /**
+   * From the process handle: 'exited' once the exit event came, 'stopped' while the kernel has it
+   * stopped or it is a zombie (/proc/<pid>/stat state T, t or Z), else 'running'.
+   */
+  get liveness(): BridgeLiveness {
+    if (this.exitSeen !== null) return 'exited';
+    let state: string;
+    try {
+      // Field 3, after the command name in parentheses (which may itself contain spaces).
+      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+      state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    } catch {
+      return 'exited';
+    }
+    return state === 'T' || state === 't' || state === 'Z' ? 'stopped' : 'running';
+  }
+
+  /** Resolves with how the child ended, or rejects after timeoutMs. */
+  async waitForExit(timeoutMs: number): Promise<BridgeExit> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`bridge: still running after ${timeoutMs} ms; last lines:\n${this.tail(8)}`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** SIGSTOP, as a swapping machine or a long stall freezes a process; resume() continues it. */
+  freeze(): void {
+    this.child.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child.kill('SIGCONT');
+  }
+
+  /** Raises an error inside the chart at its next policy step (needs the chartFault option). */
+  injectChartError(): void {
+    this.child.kill('SIGUSR2');
   }
 
   private onLine(raw: string): void {
@@ -98,10 +179,12 @@ export class BridgeProcess {
 
   /** SIGTERM, as systemd stops it; resolves with the exit code (SIGKILL after graceMs). */
   async stop(graceMs = 5000): Promise<number | null> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
+    if (this.exitSeen !== null) return this.exitSeen.code;
+    // A frozen child would not act on SIGTERM.
+    this.child.kill('SIGCONT');
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-    const code = await this.exited;
+    const { code } = await this.exited;
     clearTimeout(timer);
     return code;
   }

@@ -35,7 +35,7 @@ import type { VirtualInverter } from '../../sim-inverter/src/virtual-inverter';
 import { BridgeProcess, stateName, type BridgeLogLine } from './bridge-process';
 import { CommandError, CommandSet, expectArgs, parseDurationMs, type RigCommand } from '../../sim-kit/src/commands';
 import { numberOption, runCli, startConsole, UsageError, type LiveConsole } from '../../sim-kit/src/console';
-import { BRIDGE_PROFILE_FOR, serveVirtualBank, serveVirtualBms, startVirtualInverter } from './rig-setup';
+import { BRIDGE_PROFILE_FOR, declaredBridgeConfig, PRODUCTION_TIMING, serveVirtualBank, serveVirtualBms, startVirtualInverter, type RigDeclaration } from './rig-setup';
 import { loadTimeline } from '../../sim-kit/src/timeline';
 
 const USAGE = `usage: jk-can-bridge rig [options]     (in a clone: npm start -- [options])
@@ -63,12 +63,12 @@ at the prompt, or from another terminal with jk-can-bridge ctl <port> <line> (in
 /** The solar surplus the inverter offers from the start: the battery charges at once. */
 const SOLAR_W = 3000;
 /**
- * The bridge's config file: a poll every 500 ms, a frame set every second, the web page on its
- * default address with commands on behind a fresh token (printed), defaults otherwise.
+ * The bridge's config file: the declaration (production timing, the battery profile's cell
+ * limits; the virtual inverter's judge gets the same), the web page on its default address with
+ * commands on behind a fresh token (printed), defaults otherwise.
  */
-const bridgeConfig = (webToken: string): BridgeConfigInput => ({
-  bms: { pollIntervalMs: 500 },
-  can: { periodMs: 1000 },
+const bridgeConfig = (declaration: RigDeclaration, webToken: string): BridgeConfigInput => ({
+  ...declaredBridgeConfig(declaration),
   web: { commands: true, token: webToken },
 });
 
@@ -209,11 +209,21 @@ async function main(cli: Cli): Promise<number> {
   let webToken: string;
   try {
     webToken = randomBytes(12).toString('hex');
-    if (cli.config === undefined) await writeFile(configPath, stringify(bridgeConfig(webToken)));
-    // Read by the bridge's own loader, so the checker judges the bridge by exactly what it runs with.
-    const loaded = loadConfig(bridgeArgs);
-    if (!loaded.ok) throw new Error(`the bridge would refuse its config:\n${loaded.problems.join('\n')}`);
-    const inverterProfile = cli.inverter ?? sameNamedInverter(loaded.config.can.profile);
+    // The bridge and the virtual inverter's judge get the same declaration: the battery profile's
+    // cell limits, the inverter, and the production timing, or the timing of the person's own
+    // --config file (their declaration; the judge never takes the bridge's defaults).
+    let declaration: RigDeclaration;
+    if (cli.config === undefined) {
+      declaration = { battery: profile, inverter: cli.inverter ?? 'pylon-lv', timing: PRODUCTION_TIMING, timeScale: 1 };
+      await writeFile(configPath, stringify(bridgeConfig(declaration, webToken)));
+      if (cli.inverter === undefined) bridgeArgs.push('--profile', BRIDGE_PROFILE_FOR[declaration.inverter]);
+    } else {
+      const loaded = loadConfig(bridgeArgs);
+      if (!loaded.ok) throw new Error(`the bridge would refuse its config:\n${loaded.problems.join('\n')}`);
+      const { bms: b, state } = loaded.config;
+      const timing = { pollIntervalMs: b.pollIntervalMs, replyTimeoutMs: b.replyTimeoutMs, staleAfterMs: state.staleAfterMs };
+      declaration = { battery: profile, inverter: cli.inverter ?? sameNamedInverter(loaded.config.can.profile), timing, timeScale: 1 };
+    }
     bms =
       cli.packs === 1
         ? await serveVirtualBms({ profile, socPct: cli.soc, link: bmsLinks[0], timeScale: cli.timeScale })
@@ -226,7 +236,7 @@ async function main(cli: Cli): Promise<number> {
     stops.push(() => bms.stop());
     const slcan = await SlcanPtyEndpoint.open({ link: canLink, clock: systemClock });
     stops.push(() => slcan.close());
-    inverter = await startVirtualInverter({ profile: inverterProfile, bus: slcan.bus, bms, config: loaded.config, transportFaults: slcan });
+    inverter = await startVirtualInverter({ bus: slcan.bus, bms, declaration, transportFaults: slcan });
     stops.push(() => inverter.stop());
     inverter.setDemand({ unit: 'W', watts: SOLAR_W });
     bridge = new BridgeProcess(bridgeArgs);

@@ -1,12 +1,13 @@
 /**
  * The rig's battery profiles cover the chemistries and cell counts the field runs (issue 11), and
- * the bridge, with its defaults, reads each one's chemistry from its JK settings and finds its
- * points inside the BMS window: no profile makes the bridge fault by itself.
+ * each is a consistent battery: the bridge reads its chemistry from its JK settings, and the cell
+ * limits the rig declares to the bridge (its owner's) sit inside the BMS's own protection window,
+ * so no profile makes the bridge fault by itself.
  */
 import { describe, expect, it } from 'vitest';
-import { bridgeConfigSchema } from '../../bridge/src/config/schema';
-import { resolveBatteryPolicy } from '../../bridge/src/control';
+import { controlConfigSchema, inferChemistry, resolveBatteryPolicy } from '../../bridge/src/control';
 import { listProfiles, loadProfile } from '../../sim-bms/src/profile';
+import { declaredBridgeConfig, PRODUCTION_TIMING } from '../src/rig-setup';
 
 describe('scenarios/profiles', () => {
   const profiles = listProfiles().map(loadProfile);
@@ -16,11 +17,11 @@ describe('scenarios/profiles', () => {
     for (const needed of ['lifepo4 8S', 'lifepo4 16S', 'lifepo4 24S', 'nmc 13S', 'nmc 14S', 'lto 20S']) expect(covered).toContain(needed);
   });
 
-  it.each(listProfiles())('%s: chemistry auto reads the profile chemistry, without contradiction', (name) => {
+  it.each(listProfiles())('%s: chemistry auto reads the profile chemistry; its declared limits sit inside the BMS window', (name) => {
     const profile = loadProfile(name);
-    const config = bridgeConfigSchema.parse({});
-    const policy = resolveBatteryPolicy({ chemistry: 'auto', control: config.control }, profile.settings, profile.cells);
+    expect(inferChemistry(profile.settings)).toMatchObject({ ok: true, chemistry: profile.chemistry });
+    const declared = declaredBridgeConfig({ battery: profile, inverter: 'pylon-lv', timing: PRODUCTION_TIMING, timeScale: 1 });
+    const policy = resolveBatteryPolicy({ chemistry: 'auto', control: controlConfigSchema.parse(declared.control) }, profile.settings, profile.cells);
     expect(policy.problems).toEqual([]);
-    expect(policy.chemistry).toBe(profile.chemistry);
   });
 });

@@ -121,22 +121,25 @@ export function createBmsCommands(bms: VirtualBms): CommandSet {
     },
     {
       name: 'late',
-      usage: 'late <ms>|off',
-      help: 'answer this late instead of after 0.2-5 ms (e.g. late 800, late 2s)',
+      usage: 'late <ms> [poison]|off',
+      help: 'answer this late instead of after 0.2-5 ms (e.g. late 800, late 2s); "poison": the late replies carry a 4.0 V cell and SoC 3 %',
       run: (args) => {
-        expectArgs(args, 1);
+        expectArgs(args, 1, 2);
         if (args[0].toLowerCase() === 'off') {
           f.lateMs = null;
+          f.latePoisoned = false;
           return 'normal reply latency';
         }
+        if (args.length === 2 && args[1].toLowerCase() !== 'poison') throw new CommandError(`late: expected "poison" after the delay, got '${args[1]}'`);
         f.lateMs = parseDurationMs(args[0], { bareUnit: 'ms' });
-        return `replies ${f.lateMs} ms late`;
+        f.latePoisoned = args.length === 2;
+        return `replies ${f.lateMs} ms late${f.latePoisoned ? ', carrying a 4.0 V cell and SoC 3 %' : ''}`;
       },
     },
     {
       name: 'garbage',
       usage: 'garbage [bytes]',
-      help: `write random junk (no 4E) right before the next reply; default ${DEFAULT_GARBAGE_BYTES} bytes`,
+      help: `write random junk (no 4E 57) and a broken poisoned frame right before the next reply; default ${DEFAULT_GARBAGE_BYTES} junk bytes`,
       run: (args) => {
         expectArgs(args, 0, 1);
         f.garbageBytes = args.length === 0 ? DEFAULT_GARBAGE_BYTES : parseInteger(args[0], 'byte count', 1, 4096);
@@ -146,7 +149,7 @@ export function createBmsCommands(bms: VirtualBms): CommandSet {
     {
       name: 'bad-checksum',
       usage: 'bad-checksum [count]',
-      help: 'the next count replies (default 1) carry a wrong checksum',
+      help: 'the next count replies (default 1) carry a 4.0 V cell and SoC 3 % under the checksum of the true data',
       run: (args) => {
         expectArgs(args, 0, 1);
         f.badChecksumReplies = count(args, 'count');
@@ -156,7 +159,7 @@ export function createBmsCommands(bms: VirtualBms): CommandSet {
     {
       name: 'truncate',
       usage: 'truncate [count]',
-      help: 'the next count replies (default 1) stop halfway',
+      help: 'the next count replies (default 1) carry a 4.0 V cell and SoC 3 % and stop halfway',
       run: (args) => {
         expectArgs(args, 0, 1);
         f.truncatedReplies = count(args, 'count');
@@ -166,7 +169,7 @@ export function createBmsCommands(bms: VirtualBms): CommandSet {
     {
       name: 'wrong-cells',
       usage: 'wrong-cells <n>|off',
-      help: 'send n cells in 0x79 while 0x8A/0xA9 keep the real count',
+      help: 'send n cells in 0x79 while 0x8A/0xA9 keep the real count (with a 4.0 V cell and SoC 3 %)',
       run: (args) => {
         expectArgs(args, 1);
         if (args[0].toLowerCase() === 'off') {
@@ -215,6 +218,20 @@ export function createBmsCommands(bms: VirtualBms): CommandSet {
         if (!bms.linkDescription) throw new CommandError('no link is being served');
         await bms.dropLink(ms);
         return `link dropped for ${ms} ms`;
+      },
+    },
+    {
+      name: 'respawn',
+      usage: 'respawn',
+      help: 'the BMS process dies and a new one starts at the same path; the old pty stays open and silent (no disconnect)',
+      run: async (args) => {
+        expectArgs(args, 0);
+        try {
+          await bms.respawn();
+        } catch (err) {
+          throw new CommandError((err as Error).message);
+        }
+        return `respawned at ${bms.linkDescription}; the old pty stays open and silent`;
       },
     },
     {

@@ -65,7 +65,7 @@ export class PtyLinkSource implements LinkSource {
   private onLink: (link: ByteLink) => void = () => undefined;
   private closed = false;
 
-  constructor(private readonly linkPath: string) {
+  constructor(readonly linkPath: string) {
     this.description = `pty ${linkPath}`;
   }
 

@@ -53,7 +53,33 @@ export interface BatteryProfile {
     otpHysteresisC: number;
   };
   settings: JkSettings;
+  /**
+   * The owner's cell limits for this pack: what the charge controller is set to, and what the
+   * virtual inverter's judge holds the bridge to (invariants 1, 3, 4). A scenario declares them
+   * here and gives the same numbers to the bridge; the judge never reads them from the bridge.
+   */
+  limits: CellLimits;
 }
+
+export interface CellLimits {
+  /** No charging at or above this cell voltage (invariant 1). */
+  chargeStopCellMv: number;
+  /** No discharging at or below this cell voltage (invariant 3). */
+  dischargeStopCellMv: number;
+  /** The highest charge voltage per cell the inverter may be asked for (CVL maximum = cells ×, invariant 4). */
+  maxChargeCellMv: number;
+}
+
+/**
+ * Per chemistry, the limits most owners set: LiFePO4 as dbus-serialbattery ships them
+ * (field-survey.md §2A: 3.45 V bulk, charge stop 3.5 V, discharge stop 2.8 V); NMC and LTO from
+ * the usual cell datasheets (4.2 V / 2.8 V max, 2.7 V / 1.8 V), with the same margins.
+ */
+export const DEFAULT_CELL_LIMITS: Record<Chemistry, CellLimits> = {
+  lifepo4: { chargeStopCellMv: 3500, dischargeStopCellMv: 2800, maxChargeCellMv: 3450 },
+  nmc: { chargeStopCellMv: 4150, dischargeStopCellMv: 3200, maxChargeCellMv: 4100 },
+  lto: { chargeStopCellMv: 2750, dischargeStopCellMv: 1900, maxChargeCellMv: 2700 },
+};
 
 const DEFAULT_SETTINGS_16S: JkSettings = {
   packOvpMv: 57_600,
@@ -177,6 +203,14 @@ const profileSchema = z.strictObject({
     })
     .prefault({}),
   settings: settingsSchema.partial().default({}),
+  limits: z
+    .strictObject({
+      chargeStopCellMv: z.int().min(1000).max(5000),
+      dischargeStopCellMv: z.int().min(1000).max(5000),
+      maxChargeCellMv: z.int().min(1000).max(5000),
+    })
+    .partial()
+    .default({}),
 });
 
 export type ProfileInput = z.input<typeof profileSchema>;
@@ -212,8 +246,12 @@ export function makeProfile(input: ProfileInput, source = 'profile'): BatteryPro
   check(settings.boxOtpRecoveryC <= settings.boxOtpC, 'boxOtpRecoveryC must not be above boxOtpC');
   check(settings.chargeUtpRecoveryC >= settings.chargeUtpC, 'chargeUtpRecoveryC must not be below chargeUtpC');
   check(settings.dischargeUtpRecoveryC >= settings.dischargeUtpC, 'dischargeUtpRecoveryC must not be below dischargeUtpC');
+  const limits: CellLimits = { ...DEFAULT_CELL_LIMITS[p.chemistry], ...p.limits };
+  if (!(limits.dischargeStopCellMv < limits.maxChargeCellMv && limits.maxChargeCellMv < limits.chargeStopCellMv)) {
+    throw new Error(`${source}: invalid battery profile\n  limits: expected dischargeStopCellMv < maxChargeCellMv < chargeStopCellMv`);
+  }
   check(settings.packOvpMv % 10 === 0 && settings.packUvpMv % 10 === 0, 'packOvpMv/packUvpMv are sent in 10 mV steps (§2.5 0x8E/0x8F)');
-  return { ...p, settings };
+  return { ...p, settings, limits };
 }
 
 function roundTo10(mv: number): number {

@@ -29,8 +29,8 @@ import type { CommandSet } from '../../sim-kit/src/commands';
 import { BatteryModel } from './battery-model';
 import { createBmsCommands } from './bms-commands';
 import { systemClock, type Clock } from '../../bridge/src/clock';
-import { FaultState } from './faults';
-import { SingleLinkSource, type LinkSource } from './links';
+import { FaultState, poisoned } from './faults';
+import { PtyLinkSource, SingleLinkSource, type LinkSource } from './links';
 import type { BatteryProfile } from './profile';
 import { ProtectionModel, type Measurement } from './protection';
 import { Responder, type ReplyPlan } from './responder';
@@ -69,7 +69,11 @@ export interface ReceivedRequest {
 }
 
 export interface ServedReply {
+  /** When the last byte was written. */
   atMs: number;
+  /** When the request it answers arrived. */
+  requestedAtMs: number;
+  /** What the bytes carry (the POISON values when a fault spoiled or poisoned the reply). */
   snapshot: BmsSnapshot;
   bytes: Uint8Array;
   /** false when a wire fault (bad checksum, truncation) spoiled the frame. */
@@ -112,6 +116,8 @@ export class VirtualBms extends EventEmitter<VirtualBmsEvents> {
   private tickTimer: unknown = null;
   private restoreTimer: unknown = null;
   private source: LinkSource | null = null;
+  /** Sources a "respawn" left behind: alive and silent until stop(). */
+  private readonly abandoned: LinkSource[] = [];
   private responders = new Map<ByteLink, Responder>();
 
   constructor(opts: VirtualBmsOptions) {
@@ -262,6 +268,23 @@ export class VirtualBms extends EventEmitter<VirtualBmsEvents> {
     }, ms);
   }
 
+  /**
+   * "respawn": the BMS process dies (kill -9) and a new one starts at the same path, while the old
+   * pty stays alive (socat or a USB hub can keep it): the port the bridge has open is silent and
+   * reports no disconnect; only a fresh open of the path reaches the new BMS. The battery is the
+   * same pack, so the model runs on.
+   */
+  async respawn(): Promise<void> {
+    const old = this.source;
+    if (!(old instanceof PtyLinkSource)) throw new Error('respawn needs a pty link');
+    this.detachAll();
+    this.abandoned.push(old);
+    const fresh = new PtyLinkSource(old.linkPath);
+    this.source = fresh;
+    await fresh.start((l) => this.attach(l));
+    this.emit('link', 'up', `${fresh.description}: respawned; the old pty stays open and silent`);
+  }
+
   /** Resolves with the first recorded request (past or future) matching `predicate`. */
   waitForRequest(predicate: (r: ReceivedRequest) => boolean, timeoutMs: number): Promise<ReceivedRequest> {
     const seen = this.requests.find(predicate);
@@ -291,7 +314,9 @@ export class VirtualBms extends EventEmitter<VirtualBmsEvents> {
     this.detachAll();
     const source = this.source;
     this.source = null;
+    // The newest first: an old socat removes its link on exit, which is the new one's path by now.
     await source?.close();
+    for (const old of this.abandoned.splice(0).reverse()) await old.close();
   }
 
   private scheduleTick(): void {
@@ -371,15 +396,20 @@ export class VirtualBms extends EventEmitter<VirtualBmsEvents> {
   }
 
   private readReply(command: number): ReplyPlan {
-    const snapshot = this.reportedSnapshot(command);
-    const wire = this.faults.applyToWire(encodeResponse(snapshot), this.random);
+    const requestedAtMs = this.clock.now();
+    const f = this.faults;
+    const reported = this.reportedSnapshot(command);
+    const latePoison = f.lateMs !== null && f.latePoisoned;
+    const snapshot = latePoison ? poisoned(reported) : reported;
+    const wire = f.applyToWire(encodeResponse(snapshot), () => encodeResponse(poisoned(reported)), this.random);
+    const carried = wire.poisoned ? poisoned(reported) : snapshot;
     return {
       bytes: wire.bytes,
       delayMs: this.replyDelay(),
       onWritten: () => {
         const atMs = this.clock.now();
         if (wire.intact) this.lastServed = { atMs, snapshot };
-        this.emit('served', { atMs, snapshot, bytes: wire.bytes, intact: wire.intact });
+        this.emit('served', { atMs, requestedAtMs, snapshot: carried, bytes: wire.bytes, intact: wire.intact });
       },
     };
   }

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { chargeMosfetOn, decodeResponse, dischargeMosfetOn, JkAlarmBit } from '../../bridge/src/protocol/jk';
+import { chargeMosfetOn, decodeResponse, dischargeMosfetOn, JkAlarmBit, type BmsSnapshot } from '../../bridge/src/protocol/jk';
+import { POISON } from '../src/faults';
 import { decodeOnly, framesIn, memoryRig, VECTORS, type MemoryRig } from './helpers';
 
 beforeEach(() => vi.useFakeTimers());
@@ -20,6 +21,20 @@ async function run(line: string): Promise<string> {
 }
 const poll = (waitMs?: number) => rig.ask(VECTORS.readAllPc, waitMs);
 
+function expectPoison(s: BmsSnapshot): void {
+  expect(s.cellsMv[POISON.cell - 1]).toBe(POISON.cellMv);
+  expect(s.socPct).toBe(POISON.socPct);
+}
+
+/** §2.1: sum16 of everything up to the 0x68 end byte, big-endian in the last two bytes. */
+function withOwnChecksum(frame: Uint8Array): Uint8Array {
+  const bytes = Uint8Array.from(frame);
+  const sum = bytes.subarray(0, bytes.length - 4).reduce((a, b) => a + b, 0) & 0xffff;
+  bytes[bytes.length - 2] = sum >> 8;
+  bytes[bytes.length - 1] = sum & 0xff;
+  return bytes;
+}
+
 describe('fault injectors, each seen on the wire', () => {
   it('silent: no reply until "silent off"', async () => {
     await run('silent');
@@ -38,6 +53,16 @@ describe('fault injectors, each seen on the wire', () => {
     expect(decodeOnly(await poll()).cellCount).toBe(16);
   });
 
+  it('late <ms> poison: the late replies carry the poison; "late off" ends both', async () => {
+    const served: boolean[] = [];
+    rig.bms.on('served', (r) => served.push(r.snapshot.socPct === POISON.socPct && r.requestedAtMs + 300 === r.atMs));
+    await run('late 300 poison');
+    expectPoison(decodeOnly(await poll(300)));
+    expect(served).toEqual([true]);
+    await run('late off');
+    expect(decodeOnly(await poll(5)).socPct).not.toBe(POISON.socPct);
+  });
+
   it('late <ms>: the reply comes exactly that late', async () => {
     await run('late 800');
     expect(await poll(799)).toHaveLength(0);
@@ -47,43 +72,55 @@ describe('fault injectors, each seen on the wire', () => {
     expect(decodeOnly(await poll(5)).cellCount).toBe(16);
   });
 
-  it('garbage <n>: n junk bytes (never 0x4E) before the next reply only', async () => {
+  it('garbage <n>: n junk bytes (never 0x4E), then a poisoned frame with a broken start, before the next reply only', async () => {
     await run('garbage 40');
     const bytes = await poll();
     const items = framesIn(bytes);
     expect(items.map((i) => i.kind)).toEqual(['discarded', 'frame']);
     expect(items[0]).toMatchObject({ code: 'JUNK' });
-    expect(items[0].bytes).toHaveLength(40);
-    expect([...items[0].bytes]).not.toContain(0x4e);
+    const frameLength = 243 + 3 * 16;
+    expect(items[0].bytes).toHaveLength(40 + frameLength);
+    expect([...items[0].bytes.subarray(0, 40)]).not.toContain(0x4e);
+    const broken = Uint8Array.from(items[0].bytes.subarray(40));
+    expect([broken[0], broken[1]]).toEqual([0x4e, 0x00]);
+    broken[1] = 0x57;
+    expectPoison(decodeOnly(broken));
     expect(rig.bms.lastServed).not.toBeNull(); // the frame behind the junk is intact
     expect(framesIn(await poll()).map((i) => i.kind)).toEqual(['frame']);
   });
 
-  it('bad-checksum <count>: that many replies fail the checksum, then good ones', async () => {
+  it('bad-checksum <count>: that many replies carry the poison under the true data\'s checksum, then good ones', async () => {
     await run('bad-checksum 2');
     for (let i = 0; i < 2; i++) {
       const bytes = await poll();
       expect(bytes).toHaveLength(243 + 3 * 16);
       const decoded = decodeResponse(bytes);
       expect(decoded.ok ? 'ok' : decoded.error.code).toBe('BAD_CHECKSUM');
+      // Not just a flipped checksum byte: the payload differs; with its own sum it decodes to the poison.
+      expectPoison(decodeOnly(withOwnChecksum(bytes)));
     }
     expect(rig.bms.lastServed).toBeNull(); // the bridge was told nothing yet
     decodeOnly(await poll());
     expect(rig.bms.lastServed).not.toBeNull();
   });
 
-  it('truncate: the reply stops halfway; the framer reports TRUNCATED; the next reply is whole', async () => {
+  it('truncate: the poisoned reply stops halfway; the framer reports TRUNCATED; the next reply is whole', async () => {
     await run('truncate');
     const bytes = await poll();
     expect(bytes.length).toBe(Math.floor((243 + 3 * 16) / 2));
+    // The poison is in the half that arrives: cell 1 (0x79, first record) and SoC (0x85).
+    const cell1 = bytes.indexOf(0x79) + 2;
+    expect((bytes[cell1 + 1] << 8) | bytes[cell1 + 2]).toBe(POISON.cellMv);
     expect(framesIn(bytes).map((i) => i.kind === 'discarded' && i.code)).toEqual(['TRUNCATED']);
     expect(decodeOnly(await poll()).cellCount).toBe(16);
   });
 
-  it.each([15, 20])('wrong-cells %i: 0x79 carries that many cells while 0x8A/0xA9 say 16', async (n) => {
+  it.each([15, 20])('wrong-cells %i: 0x79 carries that many cells (and the poison) while 0x8A/0xA9 say 16', async (n) => {
     await run(`wrong-cells ${n}`);
     const s = decodeOnly(await poll());
     expect(s.cellsMv).toHaveLength(n);
+    expectPoison(s);
+    expect(s.packMv).toBe(s.cellsMv.reduce((a, b) => a + b, 0));
     expect(s.cellCount).toBe(16);
     expect(s.settings.cellCountSetting).toBe(16);
     await run('wrong-cells off');

@@ -15,7 +15,7 @@ import type { Unsubscribe } from '../../bridge/src/transport/types';
 import { HvReplyTracker } from './hv-replies';
 import { PLAUSIBLE_PACK_VOLTAGE_V, PLAUSIBLE_TEMPERATURE_C, type CodecName, type InverterProfile } from './profiles';
 
-/** What the virtual battery really shows; sim-bms's last valid answer to the bridge. */
+/** One reply of the virtual BMS: when it was served and what it showed. */
 export interface ServedTruth {
   atMs: number;
   maxCellMv: number;
@@ -26,23 +26,54 @@ export interface ServedTruth {
   minCellAtMs?: number;
 }
 
-export interface BatteryTruth {
-  lastServed(): ServedTruth | null;
+/** What the virtual battery measures at this moment. */
+export interface MeasuredTruth {
+  maxCellMv: number;
+  minCellMv: number;
+  packMv: number;
 }
 
-/** The bridge settings the invariants are measured against (its config, or a scenario's). */
+/**
+ * The virtual battery as the judge sees it. Freshness is not "the BMS said something": it is the
+ * newest reply a correct bridge may accept (intact, within the reply timeout, plausible); a
+ * corrupted, truncated, late or wrong-cell-count reply is no data, however recent.
+ */
+export interface BatteryTruth {
+  lastAccepted(): ServedTruth | null;
+  measured(): MeasuredTruth | null;
+}
+
+/**
+ * What the bridge is judged by. Every value comes from what the scenario declares (the battery
+ * profile's cell limits, the inverter profile's frame period, the poll interval and stale timeout
+ * it gives the bridge) and from the protocol documents (the JK reply time), never from the
+ * bridge's own config loader or policy: the judge is independent of the judged.
+ */
 export interface CheckerThresholds {
-  /** Nominal period of the frame set (config can.periodMs). Invariant 5 allows 1.5×. */
-  canPeriodMs: number;
-  /** Configured CVL maximum (invariant 4). */
+  /** The inverter profile's frame-set period; invariant 5 allows 1.5 ×. */
+  framePeriodMs: number;
+  /** The battery's highest charge voltage (cells × per-cell maximum, invariant 4). */
   maxChargeVoltageV: number;
-  /** Invariant 1: a cell at or above this must bring CCL to 0 within reactionBoundMs. */
+  /** Invariant 1: a cell at or above this must bring CCL to 0 within the reaction bound. */
   chargeStopCellMv: number;
-  /** Invariant 3: a cell at or below this must bring DCL to 0 within reactionBoundMs. */
+  /** Invariant 3: a cell at or below this must bring DCL to 0 within the reaction bound. */
   dischargeStopCellMv: number;
-  reactionBoundMs: number;
-  /** Invariant 2: limits must be 0 once the BMS data is older than staleAfterMs + one period. */
+  /**
+   * The reaction bound of invariants 1 and 3 is pollIntervalMs + replyTimeMs + processingMarginMs
+   * from the moment the BMS measures the cell: the next poll, the BMS's answer, then the decrease
+   * goes out at once (ARCHITECTURE.md bus table), no frame period in between.
+   */
+  pollIntervalMs: number;
+  /** A JK's reply time (jk-serial-protocol.md §2.10: latency plus the frame's wire time). */
+  replyTimeMs: number;
+  processingMarginMs: number;
+  /** Invariant 2: limits must be 0 once the newest acceptable data is older than staleAfterMs + one period. */
   staleAfterMs: number;
+}
+
+/** The reaction bound of invariants 1 and 3 (see CheckerThresholds). */
+export function reactionBoundMs(t: CheckerThresholds): number {
+  return t.pollIntervalMs + t.replyTimeMs + t.processingMarginMs;
 }
 
 export interface CheckerOptions {
@@ -140,15 +171,23 @@ export class Checker {
   // stretch of uninterrupted transmission began, and which overdue ids were already reported.
   private readonly lastSeen = new Map<number, number>();
   private lastAnyMs: number | null = null;
+  /** When the newest burst of frames (one frame set, its frames a few ms apart) began. */
+  private burstStartMs = 0;
   private activeSinceMs = 0;
   private readonly reportedOverdue = new Set<number>();
+  /** The scenario stopped the bridge on purpose: no timing judgement until resync(). */
+  private timingSuspended = false;
+  // What the newest frames declare: a system error (the fault state) and zero limits. Only then
+  // may the whole set pause (fault silence, ARCHITECTURE.md bus table).
+  private systemErrorDeclared = false;
+  private limitsZero = false;
 
   // A limit the inverter keeps when told 0 A (Sofar): the last non-zero one, per direction.
   private readonly lastNonZeroA = { CCL: 0, DCL: 0 };
 
-  // Invariants 1 and 3: since when the newest BMS data shows a cell past a stop threshold.
-  private highCellSinceMs: number | null = null;
-  private lowCellSinceMs: number | null = null;
+  // Invariants 1 and 3: since when the cell is past a stop threshold.
+  private readonly highCell = new ReactionClock();
+  private readonly lowCell = new ReactionClock();
 
   constructor(options: CheckerOptions) {
     this.profile = options.profile;
@@ -205,7 +244,7 @@ export class Checker {
 
   /** Checks a received frame and records it. */
   feed(frame: CanFrame, atMs: number): FrameRecord {
-    this.sampleTruth();
+    this.sampleTruth(atMs);
     this.checkTiming(atMs);
     const decoded = this.classify(frame, atMs);
     const record: FrameRecord = { atMs, frame, decoded };
@@ -223,19 +262,34 @@ export class Checker {
 
   /** Lets time pass without a frame: periods and missing ids are judged here too. */
   tick(atMs: number): void {
-    this.sampleTruth();
+    this.sampleTruth(atMs);
     this.checkTiming(atMs);
     this.replies?.tick(atMs);
   }
 
   /**
-   * The inverter could not hear the bus until now (off the bus, adapter bus-off or unplugged):
-   * the gap is not the bridge's, so timing starts afresh with the next frame.
+   * The inverter could not hear the bus until now (off the bus, adapter bus-off or unplugged), or
+   * the scenario stopped the bridge on purpose and starts it again: the gap is not the bridge's,
+   * so timing starts afresh with the next frame.
    */
   resync(): void {
     this.lastAnyMs = null;
+    this.timingSuspended = false;
     this.reportedOverdue.clear();
     this.replies?.resync();
+  }
+
+  /**
+   * The scenario is about to stop, kill or freeze the bridge: the pause that follows is its
+   * doing, not the bridge's. Frames are still recorded and checked; timing resumes at resync().
+   */
+  suspendTiming(): void {
+    this.timingSuspended = true;
+  }
+
+  /** Whether the newest frames declare the fault state: system error alarm and CCL = DCL = 0. */
+  get faultDeclared(): boolean {
+    return this.systemErrorDeclared && this.limitsZero;
   }
 
   private report(atMs: number, rule: ViolationRule, detail: string, id?: number): void {
@@ -271,16 +325,17 @@ export class Checker {
   }
 
   private noteSeen(id: number, atMs: number): void {
-    const gapMs = this.lastAnyMs === null ? Number.POSITIVE_INFINITY : atMs - this.lastAnyMs;
-    if (gapMs > this.thresholds.staleAfterMs) {
-      // Quiet for longer than the bridge needs to call its own data stale: it stopped on purpose
-      // (idle, fault silence) or lost its transport, and now starts again; not a late frame.
+    if (this.lastAnyMs === null || this.timingSuspended || this.inFaultSilence(atMs)) {
+      // The first frame, the first after a pause the scenario caused, or the first after fault
+      // silence: a new stretch of transmission starts.
       this.activeSinceMs = atMs;
       this.reportedOverdue.clear();
-    } else if (gapMs > this.periodBoundMs()) {
-      // Every id paused past the bound and the set resumes: a slow cycle, so each id is late.
+    } else {
+      // A pause of the whole set in any other state (connected, stale, fault still transmitting)
+      // is a period violation of every id, reported by checkTiming or here when it ends.
       this.reportOverdue(atMs);
     }
+    if (this.lastAnyMs === null || atMs - this.lastAnyMs > this.thresholds.framePeriodMs / 2) this.burstStartMs = atMs;
     this.lastAnyMs = atMs;
     const previous = this.lastSeen.get(id);
     const minInterval = this.profile.minIntervalMs;
@@ -297,17 +352,26 @@ export class Checker {
   }
 
   private periodBoundMs(): number {
-    return 1.5 * this.thresholds.canPeriodMs;
+    return 1.5 * this.thresholds.framePeriodMs;
   }
 
   /**
-   * Invariant 5 while the bridge transmits (some id of the set arrived within the bound): an id
-   * that others overtook is late now. A pause of the whole set is judged when it ends (noteSeen),
-   * because only then is it clear whether the bridge was slow or stopped.
+   * Invariant 5: from the first frame on, each id of the set repeats within 1.5 periods, in
+   * every state (connected, stale, fault: the full set, not one frame). The only pause allowed is
+   * fault silence: the newest frames declared the fault (system error, zero limits).
    */
   private checkTiming(atMs: number): void {
-    if (this.lastAnyMs === null || atMs - this.lastAnyMs > this.periodBoundMs()) return;
+    if (this.lastAnyMs === null || this.timingSuspended || this.inFaultSilence(atMs)) return;
     this.reportOverdue(atMs);
+  }
+
+  /**
+   * The newest frame set declared the fault and the bound has passed since it began: the bridge
+   * may have gone silent right after it. Measured from the start of that set, not its last
+   * frame, so a set whose frames trickled out over a loaded pty does not make its first ids late.
+   */
+  private inFaultSilence(atMs: number): boolean {
+    return this.faultDeclared && atMs - this.burstStartMs > this.periodBoundMs();
   }
 
   /** Reports each id of the set not seen within the bound, once per overdue stretch. */
@@ -321,23 +385,24 @@ export class Checker {
       this.reportedOverdue.add(id);
       const name = `0x${formatCanId({ id })}`;
       if (seen !== undefined && seen >= this.activeSinceMs) {
-        this.report(atMs, 'period', `${name} not seen for ${atMs - seen} ms (bound ${bound} ms = 1.5 × ${this.thresholds.canPeriodMs})`, id);
+        this.report(atMs, 'period', `${name} not seen for ${atMs - seen} ms (bound ${bound} ms = 1.5 × ${this.thresholds.framePeriodMs})`, id);
       } else {
         this.report(atMs, 'missing-id', `${name} of the ${this.codec.name} frame set not sent in ${atMs - this.activeSinceMs} ms of transmission`, id);
       }
     }
   }
 
-  private sampleTruth(): void {
-    const served = this.truth?.lastServed();
-    if (served == null) return;
-    this.replies?.noteTruth(served);
-    // The first served snapshot past a threshold starts the reaction clock; sampling happens at
-    // every frame and tick, so at worst a snapshot between two samples starts it a little late.
-    if (served.maxCellMv >= this.thresholds.chargeStopCellMv) this.highCellSinceMs ??= served.maxCellAtMs ?? served.atMs;
-    else this.highCellSinceMs = null;
-    if (served.minCellMv <= this.thresholds.dischargeStopCellMv) this.lowCellSinceMs ??= served.minCellAtMs ?? served.atMs;
-    else this.lowCellSinceMs = null;
+  private sampleTruth(atMs: number): void {
+    if (this.truth === undefined) return;
+    const measured = this.truth.measured();
+    const accepted = this.truth.lastAccepted();
+    if (accepted !== null) this.replies?.noteTruth(accepted);
+    const t = this.thresholds;
+    const high = accepted !== null && accepted.maxCellMv >= t.chargeStopCellMv;
+    const low = accepted !== null && accepted.minCellMv <= t.dischargeStopCellMv;
+    // A bank's packs answer at different times: the extreme's own pack's time counts.
+    this.highCell.sample(atMs, measured !== null && measured.maxCellMv >= t.chargeStopCellMv, high ? (accepted.maxCellAtMs ?? accepted.atMs) : null);
+    this.lowCell.sample(atMs, measured !== null && measured.minCellMv <= t.dischargeStopCellMv, low ? (accepted.minCellAtMs ?? accepted.atMs) : null);
   }
 
   private checkPatch(patch: BatteryStatePatch, frame: CanFrame, atMs: number): void {
@@ -350,7 +415,7 @@ export class Checker {
         this.report(atMs, 'cvl-zero', 'CVL 0 V: Victron discharges at full power, Deye raises W31 (spec §10.4)', id);
       } else {
         if (cvl > t.maxChargeVoltageV + CVL_RESOLUTION_V) {
-          this.report(atMs, 'cvl-above-max', `CVL ${fmt(cvl)} V above the configured maximum ${t.maxChargeVoltageV} V`, id);
+          this.report(atMs, 'cvl-above-max', `CVL ${fmt(cvl)} V above the battery's maximum ${fmt(t.maxChargeVoltageV)} V`, id);
         }
         if (cvl < p.cvlWindowV[0] || cvl > p.cvlWindowV[1]) {
           this.report(atMs, 'cvl-window', `CVL ${fmt(cvl)} V outside ${p.name}'s ${p.cvlWindowV[0]}-${p.cvlWindowV[1]} V`, id);
@@ -371,6 +436,10 @@ export class Checker {
       }
       if (value > 0) this.lastNonZeroA[name] = value;
     }
+    // A limit at or below the profile's stop current is a stop (Sofar: 0.1 A, §10.5).
+    if (ccl !== undefined || dcl !== undefined) this.limitsZero = (ccl ?? 0) <= p.stopCurrentA && (dcl ?? 0) <= p.stopCurrentA;
+    // Pylon byte 1 bit 3 decodes as systemError; SMA and Victron carry it in the General pair.
+    if (patch.alarms !== undefined) this.systemErrorDeclared = patch.alarms.systemError === true || patch.alarms.general === true;
     if (ccl !== undefined && ccl < 0) this.report(atMs, 'ccl-negative', `CCL ${fmt(ccl)} A`, id);
     if (dcl !== undefined && dcl < 0) this.report(atMs, 'dcl-negative', `DCL ${fmt(dcl)} A: inverters ignore or misread it (spec §10.8)`, id);
     for (const [what, value] of [
@@ -408,30 +477,57 @@ export class Checker {
     const dischargeAllowed = dcl !== undefined && dcl > stopA;
     if (!chargeAllowed && !dischargeAllowed) return;
 
-    const served = this.truth.lastServed();
-    const ageMs = served === null ? null : atMs - served.atMs;
-    if (ageMs === null || ageMs > t.staleAfterMs + t.canPeriodMs) {
-      const age = ageMs === null ? 'the BMS has served no data' : `the newest BMS data is ${ageMs} ms old`;
-      this.report(atMs, 'limits-with-stale-data', `CCL ${fmt(ccl ?? 0)} A / DCL ${fmt(dcl ?? 0)} A while ${age} (bound ${t.staleAfterMs} + ${t.canPeriodMs} ms)`, id);
+    const accepted = this.truth.lastAccepted();
+    const ageMs = accepted === null ? null : atMs - accepted.atMs;
+    if (ageMs === null || ageMs > t.staleAfterMs + t.framePeriodMs) {
+      const age = ageMs === null ? 'the BMS has given no acceptable reply' : `the newest acceptable BMS reply is ${ageMs} ms old`;
+      this.report(atMs, 'limits-with-stale-data', `CCL ${fmt(ccl ?? 0)} A / DCL ${fmt(dcl ?? 0)} A while ${age} (bound ${t.staleAfterMs} + ${t.framePeriodMs} ms)`, id);
     }
-    if (chargeAllowed && this.highCellSinceMs !== null && atMs - this.highCellSinceMs > t.reactionBoundMs) {
+    const bound = reactionBoundMs(t);
+    const lagMs = t.pollIntervalMs + t.replyTimeMs;
+    const highSince = this.highCell.since(lagMs);
+    if (chargeAllowed && highSince !== null && atMs - highSince > bound) {
       this.report(
         atMs,
         'charge-at-charge-stop',
-        `CCL ${fmt(ccl)} A ${atMs - this.highCellSinceMs} ms after a cell reached ${served?.maxCellMv} mV ≥ ${t.chargeStopCellMv} mV (bound ${t.reactionBoundMs} ms)`,
+        `CCL ${fmt(ccl)} A ${atMs - highSince} ms after a cell reached ${accepted?.maxCellMv} mV ≥ ${t.chargeStopCellMv} mV (bound ${bound} ms)`,
         id,
       );
     }
     // ARCHITECTURE.md states invariant 3 without a bound; the bridge learns of the cell by the
     // same poll as for invariant 1, so the same reaction bound applies.
-    if (dischargeAllowed && this.lowCellSinceMs !== null && atMs - this.lowCellSinceMs > t.reactionBoundMs) {
+    const lowSince = this.lowCell.since(lagMs);
+    if (dischargeAllowed && lowSince !== null && atMs - lowSince > bound) {
       this.report(
         atMs,
         'discharge-at-discharge-stop',
-        `DCL ${fmt(dcl)} A ${atMs - this.lowCellSinceMs} ms after a cell fell to ${served?.minCellMv} mV ≤ ${t.dischargeStopCellMv} mV (bound ${t.reactionBoundMs} ms)`,
+        `DCL ${fmt(dcl)} A ${atMs - lowSince} ms after a cell fell to ${accepted?.minCellMv} mV ≤ ${t.dischargeStopCellMv} mV (bound ${bound} ms)`,
         id,
       );
     }
+  }
+}
+
+/**
+ * When the reaction clock of invariant 1 or 3 started. It runs only while the newest acceptable
+ * reply shows the cell past the threshold ("the newest BMS data shows", ARCHITECTURE.md), and it
+ * starts when the BMS first measured it, but never earlier than one poll and one reply before
+ * that acceptable reply was served: if the replies in between were bad, a correct bridge could
+ * not have known sooner.
+ */
+class ReactionClock {
+  private measuredSinceMs: number | null = null;
+  private acceptedSinceMs: number | null = null;
+
+  /** acceptedAtMs: when the newest acceptable reply showing the cell past the threshold was served; null = it does not. */
+  sample(atMs: number, measuredPast: boolean, acceptedAtMs: number | null): void {
+    this.measuredSinceMs = measuredPast ? (this.measuredSinceMs ?? atMs) : null;
+    this.acceptedSinceMs = acceptedAtMs === null ? null : (this.acceptedSinceMs ?? acceptedAtMs);
+  }
+
+  since(lagMs: number): number | null {
+    if (this.acceptedSinceMs === null) return null;
+    return Math.max(this.measuredSinceMs ?? Number.NEGATIVE_INFINITY, this.acceptedSinceMs - lagMs);
   }
 }
 

@@ -19,7 +19,8 @@ import { numberOption, runCli, startConsole, UsageError } from '../../sim-kit/sr
 import { loadTimeline } from '../../sim-kit/src/timeline';
 import { formatViolation, renderStatusLine, renderView } from './view';
 import { parseDemand } from './inverter-commands';
-import { INVERTER_PROFILE_NAMES, isInverterProfileName, type CodecName } from './profiles';
+import { INVERTER_PROFILE_NAMES, INVERTER_PROFILES, isInverterProfileName, type CodecName } from './profiles';
+import { standaloneThresholds } from './judge';
 import { PROFILES } from '../../bridge/src/protocol/can';
 import { SlcanPtyEndpoint } from './slcan-pty';
 import { VirtualInverter } from './virtual-inverter';
@@ -36,7 +37,7 @@ const USAGE = `usage: npm run sim-inverter -- --can <spec> [options]
   --demand <W|A>        initial demand, e.g. 3000W (surplus) or -20A (load); default 0A
   --scenario <file>     play a timeline (scenarios/*.yaml; "inverter:" steps) against this inverter
   --control-port <n>    control server port on 127.0.0.1 (default 0 = any free port, printed)
-  --period-ms <ms>      the bridge's frame-set period the checker expects (default: bridge default)
+  --period-ms <ms>      the frame-set period the checker expects (default: the profile's, 1000)
   --max-cvl <V>         the bridge's configured CVL maximum (default 58.4)
   --no-view             no live view and no status lines (the prompt stays)`;
 
@@ -100,10 +101,7 @@ async function main(cli: Exclude<Cli, { help: true }>): Promise<number> {
   const timeline = cli.scenario === undefined ? undefined : loadTimeline(cli.scenario);
   const endpoint = cli.bus.kind === 'slcan-pty' ? await SlcanPtyEndpoint.open({ link: cli.bus.link, clock: systemClock }) : undefined;
   const bus: CanBus = endpoint?.bus ?? createCanBus((cli.bus as { spec: string }).spec);
-  const thresholds = {
-    ...(cli.periodMs === undefined ? {} : { canPeriodMs: cli.periodMs }),
-    ...(cli.maxCvl === undefined ? {} : { maxChargeVoltageV: cli.maxCvl }),
-  };
+  const thresholds = standaloneThresholds(INVERTER_PROFILES[cli.profile], { periodMs: cli.periodMs, maxChargeVoltageV: cli.maxCvl });
   // A long manual run must not grow without bound; 100 000 frames is well over an hour of traffic.
   const inverter = new VirtualInverter({ profile: cli.profile, bus, codec: cli.codec, thresholds, transportFaults: endpoint, maxFrames: 100_000 });
   if (cli.demand) inverter.setDemand(cli.demand);

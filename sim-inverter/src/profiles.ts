@@ -40,6 +40,12 @@ export interface InverterProfile {
   codec: CodecName;
   heartbeat: HeartbeatKind;
   heartbeatPeriodMs: number;
+  /**
+   * How often the inverter expects the battery's whole frame set (invariant 5 allows 1.5 ×).
+   * Every profile here documents 1 s (§8 table: Pylon LV "all 6 frames every 1 s", SMA SI "every
+   * second", Victron "~1 s", GoodWe "as Pylon").
+   */
+  framePeriodMs: number;
   /** reply-to-356 only: the usual answer latency. */
   replyDelayMs: number;
   /**
@@ -104,6 +110,7 @@ const PYLON_FAMILY_TIMEOUT = { id: 0x351, ms: 10_000, code: 'battery-comm-lost' 
 
 const pylonFamily = {
   heartbeatPeriodMs: 1000,
+  framePeriodMs: 1000,
   replyDelayMs: 0,
   lateReplies: null,
   allowedIds: null,
@@ -156,6 +163,7 @@ export const INVERTER_PROFILES: Record<InverterProfileName, InverterProfile> = {
     codec: 'sma-si',
     heartbeat: 'sma-data',
     heartbeatPeriodMs: 1000,
+    framePeriodMs: 1000,
     replyDelayMs: 0,
     lateReplies: null,
     // §5.1: "No further CAN-IDs are allowed to be used than defined in this document".

@@ -13,8 +13,6 @@
  * Time comes from an injectable clock (default: the global timers), so fake timers drive it all.
  */
 import { systemClock, type Clock } from '../../bridge/src/clock';
-import { bridgeConfigSchema } from '../../bridge/src/config/schema';
-import { defaultControlSettings } from '../../bridge/src/control';
 import { encodePylonHvRequest, mergeBatteryState, type BatteryStatePatch, type CanFrame, type PylonHvRequest } from '../../bridge/src/protocol/can';
 import type { CanBus, Unsubscribe } from '../../bridge/src/transport/types';
 import type { CommandSet } from '../../sim-kit/src/commands';
@@ -30,77 +28,6 @@ export interface CurrentSink {
   setCurrentA(amps: number): void;
 }
 
-/** The part of sim-bms's VirtualBms that says what it last served intact (structural, no import). */
-export interface ServedSnapshotSource {
-  readonly lastServed: { atMs: number; snapshot: { cellsMv: readonly number[]; packMv: number; status?: number } } | null;
-}
-
-/** JK 0x8C bits 0 and 1 (jk-serial-protocol.md §2.9): the served charge / discharge MOSFET state. */
-const CHARGE_MOSFET = 1 << 0;
-const DISCHARGE_MOSFET = 1 << 1;
-
-/** How the checker treats a pack of a bank whose answers stopped: as the bridge is configured to. */
-export interface BankTruthOptions {
-  onPackLost: 'stop' | 'degrade';
-  /** With `degrade`, a pack whose last answer is this much older than the newest one is left out. */
-  staleAfterMs: number;
-}
-
-/**
- * The virtual battery as the checker's truth: cell extremes and pack voltage of its last valid
- * answer. For a bank (several packs, issue 12) every pack counts that can take the current: the
- * highest cell of the packs whose charge MOSFET was on (a pack whose BMS opened it takes no charge,
- * so charging the others is right), the lowest of those whose discharge MOSFET was on, each with
- * the time its pack served it. With `stop` the data is as old as the oldest pack's, with `degrade`
- * as the newest's, and packs left out as stale do not count.
- */
-export function truthFromBms(
-  source: ServedSnapshotSource | readonly ServedSnapshotSource[],
-  bank: BankTruthOptions = { onPackLost: 'stop', staleAfterMs: Infinity },
-): BatteryTruth {
-  if (!Array.isArray(source)) {
-    const bms = source as ServedSnapshotSource;
-    return {
-      lastServed: () => {
-        const served = bms.lastServed;
-        if (served === null) return null;
-        const cells = served.snapshot.cellsMv;
-        return { atMs: served.atMs, maxCellMv: Math.max(...cells), minCellMv: Math.min(...cells), packMv: served.snapshot.packMv };
-      },
-    };
-  }
-  const packs = source as readonly ServedSnapshotSource[];
-  return {
-    lastServed: () => {
-      const all = packs.map((p) => p.lastServed);
-      if (bank.onPackLost === 'stop' && all.some((s) => s === null)) return null;
-      const withData = all.filter((s) => s !== null);
-      if (withData.length === 0) return null;
-      const newest = Math.max(...withData.map((s) => s.atMs));
-      const counted = bank.onPackLost === 'stop' ? withData : withData.filter((s) => newest - s.atMs <= bank.staleAfterMs);
-      const extreme = (bit: number, pick: (cells: readonly number[]) => number, better: (a: number, b: number) => boolean) => {
-        const able = counted.filter((s) => ((s.snapshot.status ?? bit) & bit) !== 0);
-        let best: { mv: number; atMs: number } | null = null;
-        for (const s of able.length > 0 ? able : counted) {
-          const mv = pick(s.snapshot.cellsMv);
-          if (best === null || better(mv, best.mv)) best = { mv, atMs: s.atMs };
-        }
-        return best!;
-      };
-      const high = extreme(CHARGE_MOSFET, (c) => Math.max(...c), (a, b) => a > b);
-      const low = extreme(DISCHARGE_MOSFET, (c) => Math.min(...c), (a, b) => a < b);
-      return {
-        atMs: bank.onPackLost === 'stop' ? Math.min(...counted.map((s) => s.atMs)) : newest,
-        maxCellMv: high.mv,
-        maxCellAtMs: high.atMs,
-        minCellMv: low.mv,
-        minCellAtMs: low.atMs,
-        packMv: counted.reduce((sum, s) => sum + s.snapshot.packMv, 0) / counted.length,
-      };
-    },
-  };
-}
-
 export interface VirtualInverterOptions {
   profile: InverterProfileName | InverterProfile;
   bus: CanBus;
@@ -109,8 +36,8 @@ export interface VirtualInverterOptions {
   /** The virtual battery's truth, for invariants 1-3 and the DC voltage the inverter measures. */
   truth?: BatteryTruth;
   sink?: CurrentSink;
-  /** Defaults: defaultThresholds(). */
-  thresholds?: Partial<CheckerThresholds>;
+  /** What the checker judges by: judge.ts judgeThresholds() for a declared battery and timing. */
+  thresholds: CheckerThresholds;
   model?: Partial<InverterModelOptions>;
   clock?: Clock;
   /** Power stage and checker tick period. */
@@ -121,25 +48,6 @@ export interface VirtualInverterOptions {
   random?: () => number;
   /** Keep at most this many frame records (long manual runs). */
   maxFrames?: number;
-}
-
-/**
- * The bridge's own defaults (its config schema), so a scenario that does not override them
- * judges the bridge by the settings it runs with. The reaction bound is one BMS poll, its reply
- * timeout and one CAN period: the bridge sends a limit decrease at once (ARCHITECTURE.md bus
- * table), so it must be on the bus within that. The CVL maximum is 16 S × 3.65 V, the LiFePO4
- * maximum; scenarios with other packs pass their own.
- */
-export function defaultThresholds(): CheckerThresholds {
-  const config = bridgeConfigSchema.parse({});
-  return {
-    canPeriodMs: config.can.periodMs,
-    staleAfterMs: config.state.staleAfterMs,
-    chargeStopCellMv: defaultControlSettings.chargeStopCellMv,
-    dischargeStopCellMv: defaultControlSettings.dischargeStopCellMv,
-    reactionBoundMs: config.bms.pollIntervalMs + config.bms.replyTimeoutMs + config.can.periodMs,
-    maxChargeVoltageV: 58.4,
-  };
 }
 
 export interface InverterFaultState {
@@ -204,7 +112,7 @@ export class VirtualInverter {
     this.stepMs = options.stepMs ?? 100;
     this.random = options.random ?? Math.random;
     this.transportFaults = options.transportFaults;
-    this.thresholds = { ...defaultThresholds(), ...options.thresholds };
+    this.thresholds = options.thresholds;
     this.checker = new Checker({
       profile: this.profile,
       codec: options.codec,
@@ -499,8 +407,8 @@ export class VirtualInverter {
 
   /** The inverter measures the DC voltage itself: the battery's truth when known, else 0x356. */
   private packVoltageV(): number | null {
-    const served = this.truth?.lastServed();
-    if (served != null) return served.packMv / 1000;
+    const measured = this.truth?.measured();
+    if (measured != null) return measured.packMv / 1000;
     return this.decodedState.voltageV ?? null;
   }
 

@@ -6,7 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import { canFrame, type BatteryState, type CanFrame } from '../../bridge/src/protocol/can';
 import { ALL_VECTORS, PROFILE_OF_PROTOCOL, frameOf, type Vector } from '../../bridge/test/protocol/can/helpers';
-import { Checker, VIOLATION_RULES, patchOf, type BatteryTruth, type CheckerThresholds, type ViolationRule } from '../src/checker';
+import { Checker, VIOLATION_RULES, patchOf, reactionBoundMs, type BatteryTruth, type CheckerThresholds, type ViolationRule } from '../src/checker';
 import { INVERTER_PROFILES, type CodecName, type InverterProfileName } from '../src/profiles';
 import { FakeTruth, THRESHOLDS, baseState, frameOfSet, frameSet, limitsFrame } from './support';
 
@@ -55,10 +55,40 @@ describe('a well-behaved bridge', () => {
     expect(c.frames.length).toBeGreaterThanOrEqual(30 * frameSet(CODEC_OF[profile], baseState()).length);
   });
 
-  test('stopping for longer than staleAfterMs and starting again is silence, not lateness', () => {
+  test('fault silence: after frame sets that declare the fault (system error, zero limits) the set may pause, and start again', () => {
+    const c = checker('pylon-lv');
+    const fault = () => withState((s) => {
+      s.chargeCurrentLimitA = 0;
+      s.dischargeCurrentLimitA = 0;
+      s.alarms = { ...s.alarms, systemError: true };
+    });
+    run(c, 'pylon-lv', 0, 3000, fault);
+    expect(c.faultDeclared).toBe(true);
+    for (let t = 3000; t < 9000; t += 100) c.tick(t);
+    run(c, 'pylon-lv', 9000, 12_000);
+    expect(c.violations).toEqual([]);
+  });
+
+  test('fault silence right after a set whose frames trickled out over 100 ms: its first ids are not late', () => {
+    const c = checker('pylon-lv');
+    const fault = () => withState((s) => {
+      s.chargeCurrentLimitA = 0;
+      s.dischargeCurrentLimitA = 0;
+      s.alarms = { ...s.alarms, systemError: true };
+    });
+    run(c, 'pylon-lv', 0, 2000, fault);
+    frameSet('pylon-lv', fault()).forEach((f, i) => c.feed(f, 2000 + 25 * i));
+    for (let t = 2000; t < 6000; t += 50) c.tick(t);
+    expect(c.violations).toEqual([]);
+  });
+
+  test('a pause the scenario caused (suspendTiming, then resync) is not the bridge\'s', () => {
     const c = checker('pylon-lv');
     run(c, 'pylon-lv', 0, 3000);
-    run(c, 'pylon-lv', 3000 + 1000 + THRESHOLDS.staleAfterMs, 12_000);
+    c.suspendTiming();
+    for (let t = 3000; t < 9000; t += 100) c.tick(t);
+    c.resync();
+    run(c, 'pylon-lv', 9000, 12_000);
     expect(c.violations).toEqual([]);
   });
 
@@ -105,6 +135,42 @@ describe('invariant 5 and the frame set', () => {
     }
     expect(c.violations).toHaveLength(1);
     expect(c.violations[0]).toMatchObject({ rule: 'missing-id', id: 0x35c });
+  });
+
+  test('old leniency: a pause of the whole set longer than staleAfterMs while connected is a period violation of every id', () => {
+    const c = checker('pylon-lv');
+    run(c, 'pylon-lv', 0, 3000);
+    run(c, 'pylon-lv', 3000 + 1000 + THRESHOLDS.staleAfterMs, 12_000);
+    const late = c.violations.filter((v) => v.rule === 'period');
+    expect(new Set(late.map((v) => v.id))).toEqual(new Set(frameSet('pylon-lv', baseState()).map((f) => f.id)));
+  });
+
+  test('old leniency: a bridge that stops for good (crashed) is reported while the pause lasts, not only when frames resume', () => {
+    const c = checker('pylon-lv');
+    run(c, 'pylon-lv', 0, 3000);
+    for (let t = 3000; t < 5000; t += 100) c.tick(t);
+    expect(c.violations.map((v) => v.rule)).toContain('period');
+  });
+
+  test('stale (zero limits, no system error): the pause is not fault silence, and one frame per period is not the set', () => {
+    const stale = () => withState((s) => {
+      s.chargeCurrentLimitA = 0;
+      s.dischargeCurrentLimitA = 0;
+    });
+    const paused = checker('pylon-lv');
+    run(paused, 'pylon-lv', 0, 3000, stale);
+    for (let t = 3000; t < 6000; t += 100) paused.tick(t);
+    expect(paused.faultDeclared).toBe(false);
+    expect(paused.violations.map((v) => v.rule)).toContain('period');
+
+    const oneFrame = checker('pylon-lv');
+    run(oneFrame, 'pylon-lv', 0, 2000, stale);
+    for (let t = 2000; t < 6000; t += 100) {
+      if (t % 1000 === 0) oneFrame.feed(frameOfSet('pylon-lv', stale(), 0x351), t);
+      oneFrame.tick(t + 50);
+    }
+    const late = new Set(oneFrame.violations.filter((v) => v.rule === 'period').map((v) => v.id));
+    expect(late).toEqual(new Set(frameSet('pylon-lv', stale()).map((f) => f.id).filter((id) => id !== 0x351)));
   });
 
   test('resync: a gap the inverter could not hear is not blamed on the bridge', () => {
@@ -206,35 +272,103 @@ describe('safety invariants 1-3 against the battery truth', () => {
   const SAFETY: readonly ViolationRule[] = ['charge-at-charge-stop', 'limits-with-stale-data', 'discharge-at-discharge-stop'];
   const safety = (c: Checker) => c.violations.filter((v) => SAFETY.includes(v.rule));
 
-  test('1: CCL > 0 with a cell at charge-stop is allowed within the reaction bound and flagged beyond it', () => {
+  const BOUND = reactionBoundMs(THRESHOLDS);
+  const LAG = THRESHOLDS.pollIntervalMs + THRESHOLDS.replyTimeMs;
+
+  test('the reaction bound is poll + reply time + processing margin, no frame period', () => {
+    expect(BOUND).toBe(500 + 30 + 100);
+  });
+
+  test('1: CCL > 0 is allowed within the reaction bound from the measurement and flagged beyond it', () => {
     const truth = new FakeTruth();
     const c = checker('pylon-lv', { truth });
-    truth.serve(10_000, { maxCellMv: 3500 });
-    c.feed(charging, 10_000 + THRESHOLDS.reactionBoundMs);
+    truth.serve(9_500);
+    c.tick(9_600);
+    truth.measure({ maxCellMv: 3500 });
+    c.tick(10_000);
+    truth.serve(10_000 + LAG, { maxCellMv: 3500 });
+    c.feed(charging, 10_000 + BOUND);
     expect(safety(c)).toEqual([]);
-    c.feed(charging, 10_001 + THRESHOLDS.reactionBoundMs);
+    c.feed(charging, 10_001 + BOUND);
     expect(safety(c)).toEqual([expect.objectContaining({ rule: 'charge-at-charge-stop', id: 0x351 })]);
     expect(safety(c)[0].detail).toMatch(/3500 mV/);
-    c.feed(stopped, 13_000);
-    c.feed(discharging, 13_500);
+    c.feed(stopped, 11_000);
+    c.feed(discharging, 11_500);
     expect(safety(c)).toHaveLength(1);
   });
 
   test('1: on a Sofar, CCL 0.1 A is a stop; on a Pylon inverter it is charging', () => {
-    for (const [profile, flagged] of [['sofar', 0], ['pylon-lv', 1]] as const) {
+    for (const [profile, flagged] of [['sofar', []], ['pylon-lv', ['charge-at-charge-stop']]] as const) {
       const truth = new FakeTruth();
       const c = checker(profile, { truth });
-      truth.serve(10_000, { maxCellMv: 3500 });
-      c.feed(limitsFrame(55.2, 0.1, 0.1, 48), 10_001 + THRESHOLDS.reactionBoundMs);
-      expect(safety(c).length, profile).toBe(flagged);
+      truth.serve(0);
+      c.tick(0);
+      truth.measure({ maxCellMv: 3520 });
+      c.tick(100);
+      truth.serve(400, { maxCellMv: 3520 });
+      c.tick(400);
+      c.feed(limitsFrame(55.2, 0.1, 0.1, 48), 1000);
+      expect(safety(c).map((v) => v.rule), profile).toEqual(flagged);
     }
   });
 
-  test('1: the reaction clock starts with the first served snapshot past the threshold, not the newest', () => {
+  test('old leniency: a decrease held back to the next frame period (poll + timeout + period = 1800 ms) is flagged', () => {
+    const truth = new FakeTruth();
+    const c = checker('pylon-lv', { truth });
+    truth.serve(0);
+    c.tick(0);
+    truth.measure({ maxCellMv: 3520 });
+    c.tick(100);
+    truth.serve(400, { maxCellMv: 3520 });
+    c.tick(400);
+    // The bridge had the data at 400 ms and sent CCL > 0 again with its periodic set at 1000 ms.
+    c.feed(charging, 1000);
+    expect(safety(c).map((v) => v.rule)).toEqual(['charge-at-charge-stop']);
+  });
+
+  test('old leniency: the clock starts when the BMS measured the cell, not when its reply was served', () => {
+    const truth = new FakeTruth();
+    const c = checker('pylon-lv', { truth });
+    truth.serve(0);
+    c.tick(0);
+    truth.measure({ maxCellMv: 3520 });
+    c.tick(100);
+    // The next acceptable reply comes a poll later; from it the old judge allowed a whole bound again.
+    truth.serve(100 + LAG, { maxCellMv: 3520 });
+    c.feed(charging, 100 + BOUND + 50);
+    expect(safety(c).map((v) => v.rule)).toEqual(['charge-at-charge-stop']);
+  });
+
+  test('1: replies a bridge must reject do not start the clock: it starts one poll and reply before the first acceptable one', () => {
+    const truth = new FakeTruth();
+    const c = checker('pylon-lv', { truth });
+    truth.serve(0);
+    c.tick(0);
+    truth.measure({ maxCellMv: 3520 });
+    for (let t = 100; t <= 3000; t += 100) c.tick(t); // bad replies meanwhile: nothing acceptable
+    truth.serve(3000, { maxCellMv: 3520 });
+    c.feed(charging, 3000 - LAG + BOUND);
+    expect(safety(c)).toEqual([]);
+    c.feed(charging, 3001 - LAG + BOUND);
+    expect(safety(c).map((v) => v.rule)).toEqual(['charge-at-charge-stop']);
+  });
+
+  test('1: a cell the acceptable data does not show yet is not judged by invariant 1', () => {
+    const truth = new FakeTruth();
+    const c = checker('pylon-lv', { truth });
+    truth.serve(0);
+    c.tick(0);
+    truth.measure({ maxCellMv: 3520 });
+    for (let t = 100; t <= 2000; t += 100) c.tick(t);
+    c.feed(charging, 2000);
+    expect(safety(c)).toEqual([]);
+  });
+
+  test('1: the reaction clock starts with the first sample past the threshold, not the newest', () => {
     const truth = new FakeTruth();
     const c = checker('pylon-lv', { truth });
     truth.serve(0, { maxCellMv: 3510 });
-    c.tick(100);
+    c.tick(0);
     truth.serve(2000, { maxCellMv: 3520 });
     c.feed(charging, 2100);
     expect(safety(c).map((v) => v.rule)).toEqual(['charge-at-charge-stop']);
@@ -248,7 +382,8 @@ describe('safety invariants 1-3 against the battery truth', () => {
     truth.serve(500, { maxCellMv: 3400 });
     c.tick(510);
     truth.serve(1000, { maxCellMv: 3500 });
-    c.feed(charging, 2500);
+    c.tick(1000);
+    c.feed(charging, 1000 + BOUND);
     expect(safety(c)).toEqual([]);
   });
 
@@ -256,7 +391,7 @@ describe('safety invariants 1-3 against the battery truth', () => {
     const truth = new FakeTruth();
     const c = checker('pylon-lv', { truth });
     truth.serve(0);
-    const bound = THRESHOLDS.staleAfterMs + THRESHOLDS.canPeriodMs;
+    const bound = THRESHOLDS.staleAfterMs + THRESHOLDS.framePeriodMs;
     c.feed(charging, bound);
     expect(safety(c)).toEqual([]);
     c.feed(discharging, bound + 1);
@@ -275,7 +410,8 @@ describe('safety invariants 1-3 against the battery truth', () => {
     const truth = new FakeTruth();
     const c = checker('pylon-lv', { truth });
     truth.serve(0, { minCellMv: 2800 });
-    c.feed(discharging, 1000);
+    c.tick(0);
+    c.feed(discharging, BOUND);
     c.feed(charging, 2500);
     expect(safety(c)).toEqual([]);
     c.feed(discharging, 2500);

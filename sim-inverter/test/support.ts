@@ -3,30 +3,48 @@
  * helpers that build the bridge's frames with the bridge's own encoders.
  */
 import { PROFILES, canFrame, type BatteryState, type CanFrame } from '../../bridge/src/protocol/can';
-import type { BatteryTruth, CheckerThresholds, ServedTruth } from '../src/checker';
+import type { BatteryTruth, CheckerThresholds, MeasuredTruth, ServedTruth } from '../src/checker';
 import type { CodecName } from '../src/profiles';
 
 export { baseState } from '../../bridge/test/protocol/can/helpers';
 
+/** Reaction bound 500 + 30 + 100 = 630 ms. */
 export const THRESHOLDS: CheckerThresholds = {
-  canPeriodMs: 1000,
+  framePeriodMs: 1000,
   maxChargeVoltageV: 58.4,
   chargeStopCellMv: 3500,
   dischargeStopCellMv: 2800,
-  reactionBoundMs: 2000,
+  pollIntervalMs: 500,
+  replyTimeMs: 30,
+  processingMarginMs: 100,
   staleAfterMs: 5000,
 };
 
-/** A BMS whose last valid answer the test sets by hand. */
+type Cells = { maxCellMv?: number; minCellMv?: number; packMv?: number };
+
+/**
+ * A BMS whose last acceptable answer and present measurement the test sets by hand; serve()
+ * sets both (the BMS measured what it answered), measure() only the measurement.
+ */
 export class FakeTruth implements BatteryTruth {
   served: ServedTruth | null = null;
+  now: MeasuredTruth | null = null;
 
-  serve(atMs: number, cells: { maxCellMv?: number; minCellMv?: number; packMv?: number } = {}): void {
-    this.served = { atMs, maxCellMv: cells.maxCellMv ?? 3300, minCellMv: cells.minCellMv ?? 3280, packMv: cells.packMv ?? 52_800 };
+  serve(atMs: number, cells: Cells = {}): void {
+    this.measure(cells);
+    this.served = { atMs, ...this.now! };
   }
 
-  lastServed(): ServedTruth | null {
+  measure(cells: Cells = {}): void {
+    this.now = { maxCellMv: cells.maxCellMv ?? 3300, minCellMv: cells.minCellMv ?? 3280, packMv: cells.packMv ?? 52_800 };
+  }
+
+  lastAccepted(): ServedTruth | null {
     return this.served;
+  }
+
+  measured(): MeasuredTruth | null {
+    return this.now;
   }
 }
 

@@ -9,7 +9,7 @@ import { MemoryCanNetwork } from '../../bridge/src/transport/memory-bus';
 import type { CanBus } from '../../bridge/src/transport/types';
 import { patchOf } from '../src/checker';
 import { INVERTER_PROFILES, type CodecName, type InverterProfile, type InverterProfileName } from '../src/profiles';
-import { VirtualInverter, truthFromBms, type CurrentSink, type ServedSnapshotSource, type VirtualInverterOptions } from '../src/virtual-inverter';
+import { VirtualInverter, type CurrentSink, type VirtualInverterOptions } from '../src/virtual-inverter';
 import { FakeTruth, THRESHOLDS, baseState, frameSet } from './support';
 
 interface Rig {
@@ -42,7 +42,7 @@ async function rig(profile: InverterProfileName | InverterProfile, options: Part
         .forEach((frame, i) => setTimeout(() => void bridge.send(frame), 2 * i));
     };
     sendSet();
-    timers.push(setInterval(sendSet, THRESHOLDS.canPeriodMs));
+    timers.push(setInterval(sendSet, THRESHOLDS.framePeriodMs));
   };
   return { inverter, network, bridge, own, heard, transmit };
 }
@@ -342,8 +342,8 @@ describe('closed loop on a simulated clock', () => {
     r.transmit('pylon-lv', () => {
       const s = baseState();
       s.chargeVoltageV = 58;
-      s.chargeCurrentLimitA = cclFor(pack.truth.lastServed()!.maxCellMv);
-      s.voltageV = pack.truth.lastServed()!.packMv / 1000;
+      s.chargeCurrentLimitA = cclFor(pack.truth.lastAccepted()!.maxCellMv);
+      s.voltageV = pack.truth.lastAccepted()!.packMv / 1000;
       return s;
     });
     r.inverter.setDemand({ unit: 'W', watts: 6000 });
@@ -362,12 +362,4 @@ describe('closed loop on a simulated clock', () => {
     expect(r.inverter.model.reason).toBe('ccl');
     expect(r.inverter.checker.violations).toEqual([]);
   });
-});
-
-test("truthFromBms reads sim-bms's last intact answer: cell extremes and pack voltage", () => {
-  const bms: { lastServed: ServedSnapshotSource['lastServed'] } = { lastServed: null };
-  const truth = truthFromBms(bms);
-  expect(truth.lastServed()).toBeNull();
-  bms.lastServed = { atMs: 1234, snapshot: { cellsMv: [3301, 3452, 3290, 3310], packMv: 53_353 } };
-  expect(truth.lastServed()).toEqual({ atMs: 1234, maxCellMv: 3452, minCellMv: 3290, packMv: 53_353 });
 });

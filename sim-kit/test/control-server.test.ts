@@ -4,9 +4,9 @@ import { CommandError, CommandSet } from '../src/commands';
 import { startControlServer, type ControlServer } from '../src/control-server';
 import { sendControlCommand } from '../src/ctl';
 
-function rawRequest(port: number, method: string, path: string, body = ''): Promise<{ status: number; text: string }> {
+function rawRequest(port: number, method: string, path: string, body = '', headers: http.OutgoingHttpHeaders = {}): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
@@ -62,6 +62,30 @@ describe('control server on 127.0.0.1', () => {
     expect(big.status).toBe(413);
     expect(big.text).toMatch(/too long/);
     await expect(sendControlCommand(server.port, 'echo still-alive')).resolves.toEqual({ ok: true, output: 'still-alive' });
+  });
+
+  describe('requests from a browser or a foreign name are refused (issue 10, bug 8)', () => {
+    it.each([
+      ['a foreign Origin (a web page POSTing cross-origin)', { origin: 'http://evil.example' }, 'refused: cross-origin request from http://evil.example'],
+      ['a foreign Host (DNS rebinding)', { host: 'evil.example:8080' }, 'refused: Host evil.example:8080 is not a loopback address'],
+      ['both, as a browser sends them after rebinding', { host: 'evil.example', origin: 'http://evil.example' }, 'refused: Host evil.example is not a loopback address'],
+      ['a loopback origin on another port', { origin: 'http://127.0.0.1:1' }, 'refused: cross-origin request from http://127.0.0.1:1'],
+      ['an opaque origin (a sandboxed page, a file)', { origin: 'null' }, 'refused: cross-origin request from null'],
+    ])('%s: 403 and the command never runs', async (_name, headers, text) => {
+      server = await startControlServer(commands, { port: 0 });
+      const before = seen.length;
+      const answer = await rawRequest(server.port, 'POST', '/', 'echo switched', headers);
+      expect(answer).toEqual({ status: 403, text: `${text}\n` });
+      expect(seen.length).toBe(before);
+    });
+
+    it('accepts its own loopback origin and the names of loopback', async () => {
+      server = await startControlServer(commands, { port: 0 });
+      const self = `127.0.0.1:${server.port}`;
+      expect(await rawRequest(server.port, 'POST', '/', 'echo a', { origin: `http://${self}` })).toEqual({ status: 200, text: 'a\n' });
+      expect(await rawRequest(server.port, 'POST', '/', 'echo b', { host: `localhost:${server.port}` })).toEqual({ status: 200, text: 'b\n' });
+      expect(await rawRequest(server.port, 'POST', '/', 'echo c', { host: `[::1]:${server.port}` })).toEqual({ status: 200, text: 'c\n' });
+    });
   });
 
   it('listens on loopback only and frees the port on close', async () => {

@@ -1,7 +1,10 @@
 /**
  * Polls a JK BMS over a ByteLink: one read-all request at a time, a reply timeout, at least
  * `minGapMs` between packets (spec §2.10), a streaming framer that survives any chunking and junk,
- * and plausibility checks before a snapshot counts. A lost link is reopened with back-off.
+ * and plausibility checks before a snapshot counts. A lost link is reopened with back-off, and so
+ * is a link that goes quiet (`reopenAfterMissedPolls` polls in a row without a reply): a half-open
+ * TCP session, a hung USB adapter or a BMS process restarted behind a live pty never report a
+ * disconnect, but a fresh open reaches the device again (issue 10, bugs 3 and 6).
  * Bad input never throws: every discarded byte run and rejected frame is counted and logged.
  */
 import type { Logger } from 'pino';
@@ -9,7 +12,7 @@ import { backoffDelayMs, type Clock } from '../clock';
 import type { BridgeConfig } from '../config/schema';
 import { buildReadAllRequest, decodeResponse, JkFramer, type JkErrorCode, type JkFramerOutput } from '../protocol/jk';
 import type { BmsSnapshot, JkTemperatureCoding } from '../protocol/jk/snapshot';
-import type { ByteLink, TransportError } from '../transport/types';
+import { TransportError, type ByteLink } from '../transport/types';
 import { checkPlausibility, type PlausibilityLimits } from './plausibility';
 import { afterGap, afterSnapshot, describeFastReason, fastPollSettings, initialPollSchedule, type FastPollReason, type FastPollSettings } from './poll-schedule';
 
@@ -30,6 +33,8 @@ export interface PollerOptions {
   temperatureCoding: JkTemperatureCoding;
   reconnectInitialMs: number;
   reconnectMaxMs: number;
+  /** Close and reopen the link after this many polls in a row without a reply. */
+  reopenAfterMissedPolls: number;
   plausibility: PlausibilityLimits;
 }
 
@@ -61,6 +66,8 @@ export class BmsPoller {
   private openAttempts = 0;
   /** Polls in a row that ended without a reply; the first of a run is a warning, the rest debug. */
   private missedInARow = 0;
+  /** Reopens because the link went quiet since the last reply; the first is a warning, the rest debug. */
+  private quietReopens = 0;
   private running = false;
   private unsubscribe: Array<() => void> = [];
   /** Learned from the first valid reply unless configured, then enforced (plausibility). */
@@ -124,13 +131,36 @@ export class BmsPoller {
 
   private onLinkLost(error: TransportError): void {
     if (!this.running) return;
+    this.linkDown(error);
+    this.log.warn({ err: error.message }, `BMS link ${this.link.description} lost; reopening`);
+    this.schedule(() => void this.openLink(), this.options.reconnectInitialMs);
+  }
+
+  /** The link answers nothing although it reports no loss: close it and open it afresh. */
+  private reopenQuietLink(): void {
+    const message = `no reply to ${this.missedInARow} polls in a row`;
+    this.linkDown(new TransportError('DISCONNECTED', `${this.link.description}: ${message}`));
+    this.quietReopens += 1;
+    const line = `BMS link ${this.link.description} quiet: ${message}; reopening it`;
+    if (this.quietReopens === 1) this.log.warn(`${line} (repeats are logged at debug level)`);
+    else this.log.debug(line);
+    this.link.close().then(
+      () => {
+        if (this.running) this.schedule(() => void this.openLink(), this.options.reconnectInitialMs);
+      },
+      (err: Error) => {
+        this.log.warn({ err: err.message }, `BMS link ${this.link.description}: close failed`);
+        if (this.running) this.schedule(() => void this.openLink(), this.options.reconnectInitialMs);
+      },
+    );
+  }
+
+  private linkDown(error: TransportError): void {
     this.cancelTimer();
     this.awaitingReply = false;
     this.stats.reconnects += 1;
-    this.emit({ type: 'link-down', error, atMs: this.clock.now() });
-    this.log.warn({ err: error.message }, `BMS link ${this.link.description} lost; reopening`);
     this.openAttempts = 1;
-    this.schedule(() => void this.openLink(), this.options.reconnectInitialMs);
+    this.emit({ type: 'link-down', error, atMs: this.clock.now() });
   }
 
   private poll(): void {
@@ -153,7 +183,10 @@ export class BmsPoller {
   private onReplyTimeout(): void {
     // End of the reply window: a cut-off frame is reported, a complete one hidden behind it still counts.
     this.handle(this.framer.flush());
-    if (!this.awaitingReply) return;
+    if (this.awaitingReply) this.missedReply();
+  }
+
+  private missedReply(): void {
     this.awaitingReply = false;
     this.stats.timeouts += 1;
     this.missedInARow += 1;
@@ -163,7 +196,8 @@ export class BmsPoller {
     this.emit({ type: 'missed', reason, atMs: this.clock.now() });
     this.pace = afterGap(this.pace);
     this.setPace(null, null);
-    this.scheduleNextPoll();
+    if (this.missedInARow % this.options.reopenAfterMissedPolls === 0) this.reopenQuietLink();
+    else this.scheduleNextPoll();
   }
 
   private onBytes(chunk: Uint8Array): void {
@@ -183,6 +217,14 @@ export class BmsPoller {
         this.log.debug('BMS reply arrived after its timeout; ignored');
         continue;
       }
+      // The data's age is checked, not only the order of events: after a stall (SIGSTOP, a
+      // swapping Pi) the bytes that came long ago are read before the reply timer fires, and they
+      // are as old as the stall (issue 10, bug 5). Such a reply is late, never data.
+      if (this.clock.now() - this.lastPollStartMs > this.options.replyTimeoutMs) {
+        this.log.debug('BMS reply read after its timeout (the process was stalled); ignored');
+        this.missedReply();
+        continue;
+      }
       this.onReply(out.bytes);
     }
   }
@@ -200,6 +242,7 @@ export class BmsPoller {
     this.awaitingReply = false;
     if (this.missedInARow > 0) this.log.info(`BMS answering again after ${this.missedInARow} missed poll(s)`);
     this.missedInARow = 0;
+    this.quietReopens = 0;
     const problems = checkPlausibility(decoded.snapshot, { ...this.options.plausibility, cellCount: this.expectedCells });
     if (problems.length > 0) {
       this.stats.implausible += 1;

@@ -7,9 +7,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { parseDocument as ParseDocument } from 'yaml';
 import type { z } from 'zod';
-import { CHEMISTRY_PRESETS } from '../control/chemistry';
-import { resolveControlSettings, settingsIssues } from '../control/settings';
 import { parseBmsLinkSpec, parseCanSpec, type SpecResult } from '../transport/spec';
+import { findContradictions } from './cross-checks';
 import { bridgeConfigSchema, type BridgeConfig, type PackConfig, type RunnableConfig } from './schema';
 
 export const USAGE = `Usage: jk-can-bridge [run] --bms <device|tcp://host:port> --can <socketcan:IFACE|slcan:PATH[@bitrate]|stdout> [options]
@@ -140,6 +139,7 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
   const parsed = bridgeConfigSchema.safeParse(tree);
   if (!parsed.success) return { ok: false, cli, problems: [...formatIssues(parsed.error.issues, line), ...problems] };
   const config = parsed.data;
+  for (const contradiction of findContradictions(config)) problems.push(line(contradiction.key, contradiction.message));
 
   const packs = resolvePacks(config.bms);
   const single = config.bms.packs === undefined;
@@ -160,14 +160,6 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
       problems.push(line(key('reconnectInitialMs'), `must not exceed ${key('reconnectMaxMs')}${who}`));
   });
   problems.push(...bankProblems(packs, config.bms.mirrorPacks).map(([key, message]) => line(key, message)));
-  // With the chemistry given, the explicit points are judged against its preset now (with auto,
-  // at the first snapshot, when the BMS has said which chemistry it is).
-  if (config.battery.chemistry !== 'auto') {
-    const resolved = resolveControlSettings(config.control, CHEMISTRY_PRESETS[config.battery.chemistry]);
-    for (const issue of settingsIssues(resolved)) {
-      problems.push(line(`control.${issue.path.join('.')}`, `${issue.message} (battery.chemistry ${config.battery.chemistry})`));
-    }
-  }
   for (const section of ['can', 'mqtt'] as const) {
     if (config[section].reconnectInitialMs > config[section].reconnectMaxMs)
       problems.push(line(`${section}.reconnectInitialMs`, `must not exceed ${section}.reconnectMaxMs`));
@@ -189,6 +181,7 @@ function resolvePacks(bms: BridgeConfig['bms']): PackConfig[] {
     temperatureCoding: bms.temperatureCoding,
     reconnectInitialMs: bms.reconnectInitialMs,
     reconnectMaxMs: bms.reconnectMaxMs,
+    reopenAfterMissedPolls: bms.reopenAfterMissedPolls,
     plausibility: bms.plausibility,
   };
   if (bms.packs === undefined) return bms.link === undefined ? [] : [{ name: '1', link: bms.link, ...base }];

@@ -23,6 +23,7 @@ const poll = {
   temperatureCoding: z.enum(['doc', 'esphome']),
   reconnectInitialMs: z.number().int().min(10),
   reconnectMaxMs: z.number().int().min(10),
+  reopenAfterMissedPolls: z.number().int().min(1),
 };
 const plausibility = {
   minCellMv: z.number().int(),
@@ -128,6 +129,12 @@ const bmsSchema = z
     /** Reopen a lost serial/TCP link after this back-off (doubling up to the maximum). */
     reconnectInitialMs: poll.reconnectInitialMs.default(1000),
     reconnectMaxMs: poll.reconnectMaxMs.default(30000),
+    /**
+     * Close and reopen the link after this many polls in a row without a reply: a half-open TCP
+     * session, a hung USB adapter or a BMS restarted behind a live pty report no disconnect, but
+     * a fresh open reaches the device again. 10 × 500 ms: reopened as the data goes stale.
+     */
+    reopenAfterMissedPolls: poll.reopenAfterMissedPolls.default(10),
     plausibility: z
       .object({
         /** Expected series cell count; omitted = learned from the first valid reply, then enforced. */
@@ -170,8 +177,18 @@ const canSchema = z
     bmsProtections: z.enum(['alarm', 'warning']).optional(),
     /** Full frame set period (spec §8: 1 s for every profile). */
     periodMs: ms(50, 1000),
+    /**
+     * Reopen a lost bus after this back-off, doubling up to the maximum; once the bus has stayed up
+     * for reconnectMaxMs, the next loss starts from reconnectInitialMs again.
+     */
     reconnectInitialMs: ms(10, 1000),
     reconnectMaxMs: ms(10, 30000),
+    /**
+     * Failed sends in a row (ENOBUFS, an adapter refusing a frame) before the bus counts as lost.
+     * One failure is often transient (a full queue, junk read as a refusal) and loses one frame;
+     * a bus with nobody to ACK fails every frame and is given up within one frame set.
+     */
+    downAfterFailedSends: z.number().int().min(1).default(3),
     /**
      * Pylon HV variant (spec §7): a preset for the inverter, and single settings that override it.
      * deye = little-endian, 30000 current and 1000 temperature offsets, send group 0 (also Solis,
@@ -323,7 +340,16 @@ export type BridgeConfig = z.output<typeof bridgeConfigSchema>;
 /** One pack with every setting resolved (its overrides over the bms section). */
 export type PackConfig = Pick<
   BridgeConfig['bms'],
-  'baudRate' | 'pollIntervalMs' | 'replyTimeoutMs' | 'minGapMs' | 'request' | 'temperatureCoding' | 'reconnectInitialMs' | 'reconnectMaxMs' | 'plausibility'
+  | 'baudRate'
+  | 'pollIntervalMs'
+  | 'replyTimeoutMs'
+  | 'minGapMs'
+  | 'request'
+  | 'temperatureCoding'
+  | 'reconnectInitialMs'
+  | 'reconnectMaxMs'
+  | 'reopenAfterMissedPolls'
+  | 'plausibility'
 > & { name: string; link: string; internalResistanceMohm?: number };
 
 /** A validated config whose links are known: what the runtime needs to start. */

@@ -1,7 +1,8 @@
 /**
  * The policy's settings for the battery actually connected: the chemistry (configured, or read
- * from the JK's own OVP/UVP), its preset for every point the config leaves open, and the check
- * that every point sits inside the BMS's own protection window (issue 11):
+ * from the JK's own OVP/UVP), its preset for every point the config leaves open, the loader's
+ * cell-voltage checks on the result (settings-checks.ts), and the check that every point sits
+ * inside the BMS's own protection window (issue 11):
  *
  *   UVP < discharge stop < float <= bulk < charge stop < OVP   (per cell; × cells against the pack limits)
  *
@@ -11,7 +12,8 @@
  */
 import type { JkSettings } from '../protocol/jk/snapshot';
 import { CHEMISTRY_PRESETS, chemistryMismatch, fittedPreset, inferChemistry, type Chemistry } from './chemistry';
-import { presetKeysUsed, resolveControlSettings, settingsIssues, type ControlConfig, type ControlSettings, type PresetKey } from './settings';
+import { cellVoltageContradictions } from './settings-checks';
+import { presetKeysUsed, resolveControlSettings, type ControlConfig, type ControlSettings, type PresetKey } from './settings';
 
 export type ChemistrySetting = 'auto' | Chemistry;
 
@@ -76,7 +78,7 @@ export function resolveBatteryPolicy(input: BatteryPolicyInput, bms: WindowSetti
     `control.${k} ${mv(value)}${fromPreset.has(k) && chemistry !== null ? ` (${chemistry} preset)` : ''}`;
 
   if (chemistry !== null) {
-    problems.push(...settingsIssues(settings).map((i) => `control.${i.path.join('.')}: ${i.message}`));
+    problems.push(...cellVoltageContradictions(settings).map((c) => `${c.key}: ${c.message}`));
     problems.push(...windowProblems(settings, bms, cellCount, named));
   }
   const notes: string[] = [];
@@ -96,8 +98,6 @@ function windowProblems(
   if (bms.cellUvpMv >= s.dischargeStopCellMv) out.push(`bms.cellUvp ${mv(bms.cellUvpMv)} >= ${named('dischargeStopCellMv', s.dischargeStopCellMv)}`);
   if (s.dischargeStopCellMv >= v.floatCellMv)
     out.push(`${named('dischargeStopCellMv', s.dischargeStopCellMv)} >= ${named('voltage.floatCellMv', v.floatCellMv)}`);
-  if (v.bulkCellMv >= s.chargeStopCellMv)
-    out.push(`${named('voltage.bulkCellMv', v.bulkCellMv)} >= ${named('chargeStopCellMv', s.chargeStopCellMv)}`);
   if (bms.cellOvpMv <= s.chargeStopCellMv) out.push(`bms.cellOvp ${mv(bms.cellOvpMv)} <= ${named('chargeStopCellMv', s.chargeStopCellMv)}`);
   if (bms.packOvpMv <= s.chargeStopCellMv * cells) {
     out.push(`bms.packOvp ${volts(bms.packOvpMv)} <= ${cells} × ${named('chargeStopCellMv', s.chargeStopCellMv)} = ${volts(s.chargeStopCellMv * cells)}`);

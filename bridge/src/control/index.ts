@@ -13,7 +13,7 @@ export { CHEMISTRIES, CHEMISTRY_PRESETS, inferChemistry, type Chemistry } from '
 export type { ChargePhase } from './charge-voltage';
 export {
   createControlState,
-  createRecoveringControlState,
+  recoveringControlState,
   stoppedChargeVoltageV,
   stepControl,
   type ControlOutput,

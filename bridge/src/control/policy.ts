@@ -47,12 +47,14 @@ export interface ControlOutput {
 
 /**
  * The state after a loss of trust (stale data, a fault): the currents count as applied at 0, so
- * they come back only through the restart threshold, the hold and the ramp (§2A recovery), while
- * the CVL applies at once (it carries no current by itself while the CCL is held at 0).
+ * they come back only through the restart threshold, the hold and the ramp (§2A recovery). The
+ * charge phase, the applied CVL and the float bookkeeping carry on from `previous`: the pack did
+ * not change while the cable was out, and restarting in bulk would raise a pack in float back
+ * to the bulk voltage after every blip (issue 10, bug 2).
  */
-export function createRecoveringControlState(): ControlState {
+export function recoveringControlState(previous: ControlState): ControlState {
   const zero: RiseLimiterState = { value: 0, raiseSinceMs: null };
-  return { ...createControlState(), ccl: zero, dcl: zero };
+  return { ...previous, ccl: zero, dcl: zero };
 }
 
 /** 'pack' stop encoding (§10.4): the present pack voltage, above DVL + margin, not above the top. */

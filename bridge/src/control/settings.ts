@@ -4,10 +4,11 @@
  * Defaults are dbus-serialbattery's (field-survey.md §2A, "the sound default"); YamBMS (§2B)
  * supplies the BMS over-current cap and the discharge voltage limit. Units are in the key names:
  * CellMv = per cell, PackMv = whole pack, A, S (seconds), Pct.
+ * Contradictions between keys (float above bulk, a reset voltage the charge table never reaches)
+ * are the loader's cross-checks (config/cross-checks.ts), one line each.
  */
 import { z } from 'zod';
 import { CHEMISTRY_PRESETS, type ChemistryPoints, type TablePoint } from './chemistry';
-import { lookup } from './table';
 
 /** Per-cell millivolts. Integer and bounded so that a value written in volts (3.45) is refused. */
 const cellMv = z.number().int().min(1000).max(5000);
@@ -240,11 +241,7 @@ export const controlConfigSchema = z
     stop: stopSchema.prefault({}),
     soc: socSchema.prefault({}),
   })
-  .strict()
-  .superRefine((c, ctx) => {
-    // What can be judged without the chemistry: the points given explicitly, among themselves.
-    for (const issue of settingsIssues(c)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
-  });
+  .strict();
 
 export type ControlConfig = z.output<typeof controlConfigSchema>;
 
@@ -314,62 +311,11 @@ export function resolveControlSettings(c: ControlConfig, preset: ChemistryPoints
   };
 }
 
-export interface SettingsIssue {
-  path: (string | number)[];
-  message: string;
-}
-
-/**
- * Contradictions among the settings. Works on a config (points not given are skipped) and on
- * resolved settings (every point known), so the loader and the runtime judge with one rule set.
- */
-export function settingsIssues(s: ControlConfig): SettingsIssue[] {
-  const issues: SettingsIssue[] = [];
-  const fail = (path: (string | number)[], message: string) => issues.push({ path, message });
-  const v = s.voltage;
-  const below = (a: number | undefined, b: number | undefined) => a !== undefined && b !== undefined && a >= b;
-  if (below(s.dischargeStopCellMv, s.chargeStopCellMv)) fail(['dischargeStopCellMv'], 'must be below chargeStopCellMv');
-  if (v.floatCellMv !== undefined && v.bulkCellMv !== undefined && v.floatCellMv > v.bulkCellMv) {
-    fail(['voltage', 'floatCellMv'], 'must not exceed voltage.bulkCellMv');
-  }
-  if (below(v.cvlFloorCellMv, v.floatCellMv)) fail(['voltage', 'cvlFloorCellMv'], 'must be below voltage.floatCellMv');
-  const reset = v.socReset;
-  if (reset.cellMv !== undefined && v.bulkCellMv !== undefined && reset.cellMv <= v.bulkCellMv) {
-    fail(['voltage', 'socReset', 'cellMv'], 'must be above voltage.bulkCellMv (§2A)');
-  }
-  // §2A config check: a reset voltage the charge current never reaches keeps the pack out of
-  // float for good. Only when the reset is switched on; the defaults leave it off.
-  if (reset.afterDays !== null && below(reset.cellMv, s.chargeStopCellMv)) {
-    fail(['voltage', 'socReset', 'cellMv'], 'must be below chargeStopCellMv when the SoC reset is on');
-  }
-  const chargeTable = s.tables.chargeVsMaxCellMv;
-  if (
-    reset.afterDays !== null &&
-    reset.cellMv !== undefined &&
-    chargeTable.points !== undefined &&
-    lookup({ mode: chargeTable.mode, points: chargeTable.points }, reset.cellMv - 1, 'rising') === 0
-  ) {
-    fail(['tables', 'chargeVsMaxCellMv'], 'must allow charge current below voltage.socReset.cellMv');
-  }
-  if (s.forceCharge.stopSocPct <= s.forceCharge.startSocPct) {
-    fail(['forceCharge', 'stopSocPct'], 'must be above forceCharge.startSocPct (hysteresis)');
-  }
-  const { startCellMv, stopCellMv } = s.forceCharge;
-  if (startCellMv !== null && stopCellMv !== null && stopCellMv <= startCellMv) {
-    fail(['forceCharge', 'stopCellMv'], 'must be above forceCharge.startCellMv (hysteresis)');
-  }
-  return issues;
-}
-
 /**
  * The settings of a LiFePO4 pack with no BMS settings known: the schema tests and the pure policy
  * tests use it; the bridge resolves its settings per BMS (battery-policy.ts).
  */
-export const controlSettingsSchema = controlConfigSchema
-  .transform((c): ControlSettings => resolveControlSettings(c, CHEMISTRY_PRESETS.lifepo4))
-  .superRefine((s, ctx) => {
-    for (const issue of settingsIssues(s)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
-  });
+export const controlSettingsSchema = controlConfigSchema.transform((c): ControlSettings => resolveControlSettings(c, CHEMISTRY_PRESETS.lifepo4));
 
 
 function deepFreeze<T>(value: T): T {

@@ -7,7 +7,7 @@ import { BmsPoller, type LogFn, type PollerOptions } from '../bms/poller';
 import type { Clock } from '../clock';
 import type { CanFrame } from '../protocol/can/frame';
 import type { BmsSnapshot } from '../protocol/jk/snapshot';
-import type { ByteLink, CanBus } from '../transport/types';
+import { isTransportError, type ByteLink, type CanBus } from '../transport/types';
 
 /** Events the actors send to the chart. */
 export type IoEvent =
@@ -50,6 +50,8 @@ export const bmsPollerActor = fromCallback<{ type: 'NONE' }, BmsPollerInput>(({ 
 export interface CanLinkInput {
   bus: CanBus;
   log: LogFn;
+  /** Sends that may fail in a row (ENOBUFS, an adapter's refusal) before the link is given up. */
+  downAfterFailedSends: number;
   /** Which received frames the chart hears about (the profile's inverter frames). */
   isInverterFrame(frame: CanFrame): boolean;
   clock: Clock;
@@ -61,16 +63,23 @@ export interface CanLinkInput {
   minFrameIntervalMs: number;
 }
 
+/** A send failure that says nothing about the link itself: the next frame may well go through. */
+function isTransientSendFailure(err: unknown): boolean {
+  return isTransportError(err) && (err.code === 'ENOBUFS' || err.code === 'WRITE_FAILED');
+}
+
 /**
- * Opens the bus, reports inverter frames, and sends frame sets in order. The first failure
- * (ENOBUFS, bus-off, interface gone) is reported once as CAN.DOWN; the chart then stops this
- * actor and reopens after a back-off. Stopping closes the bus once the frames already handed
- * over have been sent.
+ * Opens the bus, reports inverter frames, and sends frame sets in order. A real failure (open
+ * failed, bus-off, interface or adapter gone, or `downAfterFailedSends` failed sends in a row) is
+ * reported once as CAN.DOWN; the chart then stops this actor and reopens after a back-off. One
+ * failed send (a transient ENOBUFS, junk read as a refusal) loses that frame only (issue 10,
+ * bugs 7 and 9). Stopping closes the bus once the frames already handed over have been sent.
  */
 export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input, sendBack, receive }) => {
-  const { bus, log, isInverterFrame, clock, minFrameIntervalMs } = input;
+  const { bus, log, downAfterFailedSends, isInverterFrame, clock, minFrameIntervalMs } = input;
   const sentAtMs = new Map<number, number>();
   let active = true;
+  let failedInARow = 0;
   let reportedDown = false;
   let queue: Promise<void> = Promise.resolve();
   const down = (error: Error): void => {
@@ -110,9 +119,16 @@ export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input,
           await bus.send(frame);
           if (minFrameIntervalMs > 0) sentAtMs.set(frame.id, clock.now());
         } catch (err) {
-          down(err as Error);
-          return;
+          failedInARow += 1;
+          if (!isTransientSendFailure(err) || failedInARow >= downAfterFailedSends) {
+            down(err as Error);
+            return;
+          }
+          if (failedInARow === 1) log.warn({ err: (err as Error).message }, `CAN send failed; the link is given up after ${downAfterFailedSends} in a row`);
+          continue;
         }
+        if (failedInARow > 0) log.info(`CAN sends going through again after ${failedInARow} failed`);
+        failedInARow = 0;
       }
     });
   });

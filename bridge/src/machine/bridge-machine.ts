@@ -11,8 +11,10 @@
  *              never sends on its own (spec §7): only answers, built from the same bus output.
  *
  * What goes on the bus per bms state (ARCHITECTURE.md table): idle nothing; connected the policy's
- * limits, a decrease sent at once; stale and fault CCL = DCL = 0 with flags cleared, sent at once on
- * entry; fault goes silent after `silenceAfterMs` (0 = never).
+ * limits, a decrease (CCL, DCL, CVL or an enable flag) sent at once; stale and fault CCL = DCL = 0
+ * with flags cleared, sent at once on entry; fault goes silent after `silenceAfterMs` (0 = never).
+ * Every frame set is built with the age of its data checked at that moment (bus-output.ts), so a
+ * process that was stalled sends zeros first, not the limits it had before the stall.
  */
 import { assign, enqueueActions, setup } from 'xstate';
 import { pollerOptionsFor, type LogFn } from '../bms/poller';
@@ -20,7 +22,7 @@ import { backoffDelayMs, type Clock } from '../clock';
 import type { RunnableConfig } from '../config/schema';
 import {
   createControlState,
-  createRecoveringControlState,
+  recoveringControlState,
   resolveBatteryPolicy,
   stepControl,
   batteryPolicyKey,
@@ -34,7 +36,7 @@ import { applyCommand, noCommands, type BridgeCommand, type Commands } from '../
 import { hasAlarm, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
 import type { ByteLink, CanBus } from '../transport/types';
 import { bmsPollerActor, canLinkActor, type CanLinkCommand, type IoEvent } from './actors';
-import { broadcasts, busFrames, profileCodec, type BusMode, type TransmittedLimits } from './bus-output';
+import { broadcasts, busFrames, isDecrease, profileCodec, type BusMode, type TransmittedLimits } from './bus-output';
 import { respondToInverter, type HvCommand } from './hv-responder';
 
 export interface BridgePorts {
@@ -52,8 +54,9 @@ export interface BridgeInput {
 export interface BridgeContext {
   config: RunnableConfig;
   ports: BridgePorts;
-  /** Newest valid snapshot. */
+  /** Newest valid snapshot, and when it arrived (clock.now()). */
   snapshot: BmsSnapshot | null;
+  snapshotAtMs: number | null;
   control: ControlState;
   output: ControlOutput | null;
   /** Chemistry, resolved settings and contradictions for the BMS settings last seen. */
@@ -86,6 +89,14 @@ export type BridgeEvent =
   | { type: 'SHUTDOWN' }
   | { type: 'COMMAND'; command: BridgeCommand; source: string; atMs: number }
   | { type: 'TX.INHIBIT_OVER' };
+
+/** The fault reason when the data ran out; its age is added where it is shown. */
+export const NO_VALID_DATA = 'no valid BMS data';
+
+/** What a frame set is built from, with the time it is built at (to check the data's age). */
+function busInputs(context: BridgeContext) {
+  return { ...context, nowMs: context.ports.clock.now() };
+}
 
 function activeFaultAlarms(snapshot: BmsSnapshot, faultOn: readonly JkAlarmName[]): JkAlarmName[] {
   return faultOn.filter((name) => hasAlarm(snapshot, name));
@@ -120,18 +131,9 @@ type TransmitPlan = { kind: 'none' } | { kind: 'defer'; waitMs: number } | { kin
  */
 function planTransmit(context: BridgeContext, onlyIfDecreased: boolean): TransmitPlan {
   if (!broadcasts(context.config)) return { kind: 'none' };
-  const set = busFrames(context);
+  const set = busFrames(busInputs(context));
   if (set === null || !context.canUp) return { kind: 'none' };
-  if (onlyIfDecreased) {
-    const last = context.transmitted;
-    if (last === null) return { kind: 'none' };
-    const decreased =
-      set.limits.chargeCurrentLimitA < last.chargeCurrentLimitA ||
-      set.limits.dischargeCurrentLimitA < last.dischargeCurrentLimitA ||
-      (last.chargeEnable && !set.limits.chargeEnable) ||
-      (last.dischargeEnable && !set.limits.dischargeEnable);
-    if (!decreased) return { kind: 'none' };
-  }
+  if (onlyIfDecreased && (context.transmitted === null || !isDecrease(set.limits, context.transmitted))) return { kind: 'none' };
   const waitMs = inhibitLeftMs(context);
   if (waitMs === 0) return { kind: 'send', set };
   return context.sendPending ? { kind: 'none' } : { kind: 'defer', waitMs };
@@ -166,6 +168,9 @@ export const bridgeMachine = setup({
     canPeriod: ({ context }) => context.config.can.periodMs,
     canBackoff: ({ context }) =>
       backoffDelayMs(context.canFailures, context.config.can.reconnectInitialMs, context.config.can.reconnectMaxMs),
+    // Up as long as the longest back-off: the link is good again, the next loss starts from the
+    // initial back-off. Not at once on up, or a link failing right after each open never backs off.
+    canGoodPeriod: ({ context }) => context.config.can.reconnectMaxMs,
   },
   guards: {
     protectionActive: ({ context, event }) => event.type === 'BMS.SNAPSHOT' && faultCause(context, event.snapshot) !== null,
@@ -184,14 +189,16 @@ export const bridgeMachine = setup({
       if (event.type !== 'BMS.SNAPSHOT') return {};
       const policy = policyFor(context, event.snapshot);
       const step = stepControl(context.control, event.snapshot, event.atMs, policy.settings, context.commands);
-      return { snapshot: event.snapshot, policy, control: step.state, output: step.output };
+      return { snapshot: event.snapshot, snapshotAtMs: event.atMs, policy, control: step.state, output: step.output };
     }),
     /**
      * Entering connected. With the first data ever (no snapshot yet) the policy's limits apply at
-     * once; after stale data or a fault they restart from 0 through the policy's hold and ramp.
+     * once; after stale data or a fault the currents restart from 0 through the policy's hold and
+     * ramp, while the charge phase and the CVL carry on (a pack in float stays in float after a
+     * cable blip; issue 10, bug 2).
      */
     resetControl: assign({
-      control: ({ context }) => (context.snapshot === null ? createControlState() : createRecoveringControlState()),
+      control: ({ context }) => (context.snapshot === null ? createControlState() : recoveringControlState(context.control)),
     }),
     countRecovery: assign({
       validStreak: ({ context, event }) =>
@@ -202,7 +209,9 @@ export const bridgeMachine = setup({
       faultReason: ({ context, event }) => {
         if (event.type === 'BMS.SNAPSHOT') return faultCause(context, event.snapshot);
         if (event.type === 'BMS.IMPLAUSIBLE') return `implausible BMS data: ${event.problems.join('; ')}`;
-        return `no valid BMS data for ${context.config.state.staleAfterMs + context.config.state.faultAfterMs} ms`;
+        // The age is not written here, where it would freeze: the status line and the status
+        // model say how old the last valid data is when they are written (runtime.ts, status/model.ts).
+        return NO_VALID_DATA;
       },
     }),
     clearFaultReason: assign({ faultReason: null }),
@@ -232,7 +241,7 @@ export const bridgeMachine = setup({
      */
     transmitShutdown: enqueueActions(({ context, enqueue }) => {
       if (context.busMode !== 'normal' || !context.canUp || !broadcasts(context.config)) return;
-      const set = busFrames({ ...context, busMode: 'stale' });
+      const set = busFrames({ ...busInputs(context), busMode: 'stale' });
       if (set === null) return;
       enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
       enqueue.assign({ busMode: 'none' as BusMode, transmitted: set.limits, lastSentAtMs: context.ports.clock.now() });
@@ -245,7 +254,7 @@ export const bridgeMachine = setup({
       if (event.type !== 'INVERTER.FRAME' || broadcasts(context.config)) return;
       const log = context.ports.log;
       const hv = context.hv;
-      const response = respondToInverter(event.frame, { ...context, sleeping: hv.sleeping });
+      const response = respondToInverter(event.frame, { ...busInputs(context), sleeping: hv.sleeping });
       if (!response.valid) {
         const ignored = hv.ignored + 1;
         if (ignored === 1 || ignored % 100 === 0) log.warn({ ignored, detail: response.detail }, `Pylon HV: ${ignored} malformed or unknown inverter frame(s) ignored (latest: ${response.detail})`);
@@ -263,7 +272,7 @@ export const bridgeMachine = setup({
             : 'Pylon HV: the inverter woke the battery: limits return through hold and ramp',
         );
         // Waking raises limits from 0, so they rise only through the policy's hold and ramp.
-        enqueue.assign(request.sleep ? { hv: { ...hv, sleeping: true } } : { hv: { ...hv, sleeping: false }, control: createRecoveringControlState() });
+        enqueue.assign(request.sleep ? { hv: { ...hv, sleeping: true } } : { hv: { ...hv, sleeping: false }, control: recoveringControlState(context.control) });
       }
       if (request.kind === 'command' && (hv.lastCommand?.charge !== request.charge || hv.lastCommand.discharge !== request.discharge)) {
         const what = [request.charge ? 'charge' : '', request.discharge ? 'discharge' : ''].filter(Boolean).join(' and ');
@@ -272,7 +281,8 @@ export const bridgeMachine = setup({
       }
       if (response.unanswered !== null) log.debug({ request }, `Pylon HV: request not answered: ${response.unanswered}`);
     }),
-    markCanUp: assign({ canUp: true, canFailures: 0 }),
+    markCanUp: assign({ canUp: true }),
+    resetCanBackoff: assign({ canFailures: 0 }),
     markCanDown: assign(({ context }) => ({ canUp: false, canFailures: context.canFailures + 1, transmitted: null })),
   },
 }).createMachine({
@@ -282,6 +292,7 @@ export const bridgeMachine = setup({
     config: input.config,
     ports: input.ports,
     snapshot: null,
+    snapshotAtMs: null,
     control: createControlState(),
     output: null,
     policy: null,
@@ -398,6 +409,7 @@ export const bridgeMachine = setup({
             input: ({ context }) => ({
               bus: context.ports.createCanBus(),
               log: context.ports.log,
+              downAfterFailedSends: context.config.can.downAfterFailedSends,
               // Pylon HV requests are 29-bit (spec §7); the chart counts the ones it cannot read.
               isInverterFrame: broadcasts(context.config) ? isInverterHeartbeat : (frame) => frame.ext === true,
               clock: context.ports.clock,
@@ -407,7 +419,7 @@ export const bridgeMachine = setup({
           initial: 'opening',
           states: {
             opening: { on: { 'CAN.UP': 'up' } },
-            up: { entry: ['markCanUp', 'transmit'] },
+            up: { entry: ['markCanUp', 'transmit'], after: { canGoodPeriod: { actions: 'resetCanBackoff' } } },
           },
           on: { 'CAN.DOWN': { target: 'down', actions: 'markCanDown' } },
         },

@@ -4,6 +4,10 @@
  *   stale               last known measurements, CCL = DCL = 0, flags cleared, communication alarm;
  *   fault               CCL = DCL = 0, flags cleared, BMS alarms + system error;
  *   none                nothing (idle before the first valid snapshot, or fault gone silent).
+ * The age of the data is checked when the set is built, not only by the chart's stale timer: a
+ * process stopped for 10 s (SIGSTOP, a swapping Pi, a long GC) runs its expired timers in any
+ * order on waking, and the periodic send must not go out with limits from before the stall
+ * (issue 10, bug 5). Data older than `staleAfterMs` makes a normal set a stale one.
  * A Pylon HV inverter that asked the battery to sleep (0x8200) gets the stopped set too, with
  * basic status "sleep": a sleep request only ever makes the bridge more conservative (issue 13).
  * Pure: the chart calls it from its transmit actions.
@@ -19,6 +23,7 @@ export type BusMode = 'none' | 'normal' | 'stale' | 'fault';
 
 /** The part of a sent frame set that decides whether a new one is a decrease. */
 export interface TransmittedLimits {
+  chargeVoltageV: number;
   chargeCurrentLimitA: number;
   dischargeCurrentLimitA: number;
   chargeEnable: boolean;
@@ -28,6 +33,9 @@ export interface TransmittedLimits {
 export interface BusInputs {
   busMode: BusMode;
   snapshot: BmsSnapshot | null;
+  /** When the snapshot arrived, and now, on the same (monotonic) clock. */
+  snapshotAtMs: number | null;
+  nowMs: number;
   output: ControlOutput | null;
   /** The settings the output was computed with (set together with it). */
   policy: BatteryPolicy | null;
@@ -47,19 +55,38 @@ export function broadcasts(config: RunnableConfig): boolean {
 }
 
 export function busFrames(inputs: BusInputs): { frames: CanFrame[]; limits: TransmittedLimits; state: BatteryState } | null {
-  const { busMode, snapshot, output, policy, config } = inputs;
+  const { busMode, snapshot, snapshotAtMs, nowMs, output, policy, config } = inputs;
   if (busMode === 'none' || snapshot === null || output === null || policy === null) return null;
-  const state = batteryStateFor(busMode, snapshot, output, policy, config, inputs.sleeping === true);
+  const tooOld = snapshotAtMs === null || nowMs - snapshotAtMs >= config.state.staleAfterMs;
+  const mode = busMode === 'normal' && tooOld ? 'stale' : busMode;
+  const state = batteryStateFor(mode, snapshot, output, policy, config, inputs.sleeping === true);
   return {
     frames: profileCodec(config).encode(state),
     state,
     limits: {
+      chargeVoltageV: state.chargeVoltageV,
       chargeCurrentLimitA: state.chargeCurrentLimitA,
       dischargeCurrentLimitA: state.dischargeCurrentLimitA,
       chargeEnable: state.requests.chargeEnable,
       dischargeEnable: state.requests.dischargeEnable,
     },
   };
+}
+
+/**
+ * Whether `next` tells the inverter less than `last` did: a lower CCL, DCL or CVL (issue 10, bug 9:
+ * the CVL too, as a falling cell-overvoltage penalty must reach the inverter now), or an enable
+ * flag cleared. The CVL is compared at the 0.1 V every profile encodes it with (spec §8), so a
+ * change no frame can show sends nothing.
+ */
+export function isDecrease(next: TransmittedLimits, last: TransmittedLimits): boolean {
+  return (
+    next.chargeCurrentLimitA < last.chargeCurrentLimitA ||
+    next.dischargeCurrentLimitA < last.dischargeCurrentLimitA ||
+    Math.round(next.chargeVoltageV * 10) < Math.round(last.chargeVoltageV * 10) ||
+    (last.chargeEnable && !next.chargeEnable) ||
+    (last.dischargeEnable && !next.dischargeEnable)
+  );
 }
 
 export function batteryStateFor(

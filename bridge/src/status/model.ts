@@ -7,7 +7,7 @@
  * are the bank's, as the inverter is told them.
  */
 import { isActive, type Commands } from '../control/commands';
-import type { BridgeContext } from '../machine/bridge-machine';
+import { NO_VALID_DATA, type BridgeContext } from '../machine/bridge-machine';
 import { batteryStateFor } from '../machine/bus-output';
 import { ALARM_KINDS } from '../protocol/can/battery-state';
 import { chargeMosfetOn, dischargeMosfetOn, hasAlarm, JkAlarmBit, JkStatusBit, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
@@ -122,7 +122,9 @@ export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: numb
     warnings = ALARM_KINDS.filter((kind) => state.warnings[kind] === true);
   }
   const faults: string[] = [];
-  if (context.faultReason !== null) faults.push(context.faultReason);
+  if (context.faultReason === NO_VALID_DATA && context.snapshotAtMs !== null)
+    faults.push(`${NO_VALID_DATA} for ${Math.round((nowMs - context.snapshotAtMs) / 1000)} s`);
+  else if (context.faultReason !== null) faults.push(context.faultReason);
   if (snapshot !== null) {
     for (const name of config.bms.faultOnAlarms) if (hasAlarm(snapshot, name) && !context.faultReason?.includes(name)) faults.push(`BMS protection: ${name}`);
   }

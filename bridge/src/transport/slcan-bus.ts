@@ -1,3 +1,4 @@
+import { systemClock } from '../clock';
 import type { CanFrame } from '../protocol/can/frame';
 import {
   encodeSlcanFrame,
@@ -29,6 +30,9 @@ export interface SlcanBusOptions {
 /** How a command ended: the adapter's answer, or silence. */
 type Answer = 'ok' | 'error' | 'timeout';
 
+/** Unreadable lines from the adapter are logged at most once per this interval, with their count. */
+const JUNK_LOG_INTERVAL_MS = 60_000;
+
 /** One open..close of the adapter. Everything about it dies with it, so nothing leaks into the next. */
 interface Session {
   readonly splitter: SlcanLineSplitter;
@@ -46,6 +50,12 @@ const encoder = new TextEncoder();
  * answers every command and every frame (\r or z\r for yes, BEL for no), so commands go out one
  * at a time and each answer belongs to the one command in flight; an answer that comes after its
  * timeout finds nobody waiting and is dropped.
+ *
+ * Junk on the line (a flaky USB link) is counted and logged, never a reason to give up the bus
+ * (issue 10, bug 7): an unreadable line ends with the adapter's \r, so while a command waits it
+ * is taken as the adapter's yes with garbage before it (a no is BEL, which the splitter always
+ * reports on its own); a frame refused with BEL is sent once more, as a BEL inside junk is
+ * indistinguishable from a real refusal and a refusal for a full transmit buffer passes.
  */
 export class SlcanBus implements CanBus {
   readonly description: string;
@@ -60,6 +70,9 @@ export class SlcanBus implements CanBus {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly frameListeners = new ListenerSet<[CanFrame]>();
   private readonly disconnectListeners = new ListenerSet<[TransportError]>();
+  /** Unreadable lines since open, and when the last one was logged (monotonic ms). */
+  private junkLines = 0;
+  private junkLoggedAtMs = -Infinity;
 
   constructor(options: SlcanBusOptions) {
     const bitrate = options.bitrate ?? 500_000;
@@ -92,6 +105,8 @@ export class SlcanBus implements CanBus {
     session.unsubscribe = [this.link.onData((chunk) => this.receive(session, chunk)), this.link.onDisconnect((error) => this.linkLost(session, error))];
     this.session = session;
     this.state = 'opening';
+    this.junkLines = 0;
+    this.junkLoggedAtMs = -Infinity;
     try {
       // Close first: an adapter left open by an earlier run refuses S. Its answer is not
       // checked (Lawicel answers BEL when already closed), only that there is one, and the \r
@@ -155,10 +170,12 @@ export class SlcanBus implements CanBus {
   }
 
   private receive(session: Session, chunk: Uint8Array): void {
-    for (const message of session.splitter.push(chunk)) this.handle(session, message);
+    const messages = session.splitter.push(chunk);
+    // A line ended by BEL comes out right before that BEL's error, in the same push.
+    messages.forEach((message, i) => this.handle(session, message, messages[i + 1]?.kind === 'error'));
   }
 
-  private handle(session: Session, message: SlcanMessage): void {
+  private handle(session: Session, message: SlcanMessage, endedByBel: boolean): void {
     switch (message.kind) {
       case 'frame':
         // Frames an adapter left open by an earlier run sends before our O are not ours to report.
@@ -172,12 +189,26 @@ export class SlcanBus implements CanBus {
         session.waiter?.('error');
         return;
       case 'command':
-        this.log?.warn({ bus: this.description, line: message.text }, 'SLCAN adapter sent an unexpected line');
+        this.junk(session, message.text, 'not an answer, a frame or anything else a host receives', endedByBel);
         return;
       case 'invalid':
-        this.log?.warn({ bus: this.description, line: message.text, detail: message.detail }, 'SLCAN adapter sent an unreadable line');
+        this.junk(session, message.text, message.detail, endedByBel);
         return;
     }
+  }
+
+  private junk(session: Session, line: string, detail: string, endedByBel: boolean): void {
+    this.junkLines += 1;
+    // Its \r is the adapter's yes behind the garbage, or garbage itself; a no is the BEL that
+    // ends a line instead, and answers on its own.
+    if (!endedByBel) session.waiter?.('ok');
+    const now = systemClock.now();
+    if (now - this.junkLoggedAtMs < JUNK_LOG_INTERVAL_MS) return;
+    this.junkLoggedAtMs = now;
+    this.log?.warn(
+      { bus: this.description, line, detail, count: this.junkLines },
+      `SLCAN adapter sent an unreadable line (${this.junkLines} since open; more within a minute are only counted)`,
+    );
   }
 
   private linkLost(session: Session, error: TransportError): void {
@@ -209,7 +240,9 @@ export class SlcanBus implements CanBus {
     const session = this.session;
     if (this.state !== 'open' || !session) throw new TransportError('NOT_OPEN', `${this.description} is not open`);
     assertSendableFrame(frame, this.description);
-    const answer = await this.request(session, encodeSlcanFrame(frame));
+    const line = encodeSlcanFrame(frame);
+    let answer = await this.request(session, line);
+    if (answer === 'error') answer = await this.request(session, line);
     if (answer === 'error') {
       throw new TransportError('WRITE_FAILED', `${this.description}: the adapter refused the frame (BEL): transmit buffer full or channel not open`);
     }

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type * as SocketCanPackage from 'socketcan';
 import type { CanFrame } from '../protocol/can/frame';
 import { assertSendableFrame } from './frame-check';
 import { ListenerSet } from './listeners';
@@ -77,12 +76,11 @@ export function linuxSocketCanHost(root = '/'): SocketCanHost {
 }
 
 const loadSocketCan = (): SocketCanModule => {
-  // Typed by the package's own declarations, so an API change there fails to compile here.
   // Required here, not imported: socketcan is an optional dependency compiled at install time
   // (no compiler on the machine, or npm not allowed to run its build: no addon), and only
-  // socketcan: links need it.
-  const socketcan = require('socketcan') as typeof SocketCanPackage;
-  return socketcan;
+  // socketcan: links need it. For the same reason the build does not read its type declarations;
+  // `npm run typecheck` checks them against SocketCanModule (test/transport/support/socketcan-api.ts).
+  return require('socketcan') as SocketCanModule;
 };
 
 /** One line that says the addon is missing, why, and how to get it (or how to do without). */

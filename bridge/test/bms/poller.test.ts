@@ -5,12 +5,14 @@
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BmsPoller, type PollerEvent } from '../../src/bms/poller';
+import { systemClock } from '../../src/clock';
 import { decodeResponse, encodeResponse, type BmsSnapshot } from '../../src/protocol/jk';
 import { createMemoryLinkPair, type MemoryPeer } from '../../src/transport/memory-link';
 import type { ByteLink } from '../../src/transport/types';
 import { bytesOf, concat, MODERN_RESPONSE_VECTORS, reframe, split } from '../protocol/jk/helpers';
 import type { PollerOptions } from '../../src/bms/poller';
-import { CAPTURE, captured, pollerOptions, READ_ALL_REQUEST, recordingLog, startPoller } from './support';
+import { CAPTURE, captured, pollerOptions, READ_ALL_REQUEST, recordingLog, silentLog, startPoller } from './support';
 
 /** One piece of a reply, sent `afterMs` after the request reached the BMS. */
 interface Piece {
@@ -462,6 +464,115 @@ describe('link loss and reopening', () => {
     await advance(5000);
     expect(bms.times()).toEqual([startedAt]);
     expect(running.events.map((e) => e.type)).toEqual(['link-up']);
+  });
+});
+
+describe('time (issue 10)', () => {
+  it('bug 1: a wall-clock step of ±1 h changes nothing: polls stay on time and event times stay monotonic', async () => {
+    const [link, peer] = createMemoryLinkPair('bms');
+    const bms = scriptedBms(peer, () => reply(CAPTURE.s16a, 20));
+    const probe = startPoller(link);
+    await advance(2500);
+    vi.setSystemTime(Date.now() - 3_600_000); // NTP steps the clock back an hour
+    await advance(2000);
+    vi.setSystemTime(Date.now() + 7_200_000); // and then forward two
+    await advance(2000);
+    await probe.poller.stop();
+
+    // The scripted BMS records wall-clock times: the two steps show there, and only there.
+    expect(bms.times()).toEqual([0, 1000, 2000, 3000 - 3_600_000, 4000 - 3_600_000, 5000 + 3_600_000, 6000 + 3_600_000]);
+    expect(probe.of('snapshot').map((e) => e.atMs)).toEqual([20, 1020, 2020, 3020, 4020, 5020, 6020]);
+    expect(probe.poller.stats).toMatchObject({ polls: 7, snapshots: 7, timeouts: 0 });
+  });
+
+  it('bug 5: a reply read after a stall longer than its window is late, never data', async () => {
+    // A stall (SIGSTOP, a swapping Pi): time jumps, then the bytes that came long ago are read
+    // before the reply timer fires, which is the order an event loop wakes up in.
+    let stalledMs = 0;
+    const clock = { ...systemClock, now: () => systemClock.now() + stalledMs };
+    const [link, peer] = createMemoryLinkPair('bms');
+    const bms = scriptedBms(peer, (n) => (n === 1 ? [] : reply(CAPTURE.s16a)));
+    const events: PollerEvent[] = [];
+    const poller = new BmsPoller(link, pollerOptions(), (e) => events.push(e), clock, silentLog);
+    poller.start();
+    await advance(1100); // request 1 went out at 1000 and waits
+    stalledMs = 10_000;
+    peer.emitData(bytesOf(CAPTURE.s16a));
+    await advance(0);
+    expect(events.map((e) => e.type)).toEqual(['link-up', 'snapshot', 'missed']);
+    expect(poller.stats).toMatchObject({ snapshots: 1, timeouts: 1 });
+    // the next poll goes out at once (its interval passed during the stall) and counts again
+    await advance(400);
+    expect(bms.times()).toHaveLength(3);
+    expect(events.map((e) => e.type)).toEqual(['link-up', 'snapshot', 'missed', 'snapshot']);
+    await poller.stop();
+  });
+});
+
+describe('a link that goes quiet (issue 10, bugs 3 and 6)', () => {
+  /** The memory link with its opens counted: a BMS restarted behind a live pty answers only a fresh open. */
+  function countedOpens() {
+    const [inner, peer] = createMemoryLinkPair('bms');
+    let opens = 0;
+    const link: ByteLink = {
+      get description() {
+        return inner.description;
+      },
+      get isOpen() {
+        return inner.isOpen;
+      },
+      open: () => {
+        opens += 1;
+        return inner.open();
+      },
+      write: (bytes) => inner.write(bytes),
+      close: () => inner.close(),
+      onData: (listener) => inner.onData(listener),
+      onDisconnect: (listener) => inner.onDisconnect(listener),
+    };
+    return { link, peer, opens: () => opens };
+  }
+
+  it('is closed and reopened after reopenAfterMissedPolls misses in a row, and polling resumes on the fresh link', async () => {
+    const quiet = countedOpens();
+    // The BMS answers the first two polls, dies (no disconnect is reported: the pty lives on),
+    // and its restarted self answers only once the link has been opened again.
+    scriptedBms(quiet.peer, (n) => (n < 2 || quiet.opens() > 1 ? reply(CAPTURE.s16a) : []));
+    const { log, records } = recordingLog();
+    const probe = startPoller(quiet.link, pollerOptions({ reopenAfterMissedPolls: 3 }), log);
+    await advance(7000);
+    await probe.poller.stop();
+
+    // polls at 0, 1000 answered; 2000, 3000, 4000 missed (4300: third miss) → closed, reopened at 5300
+    expect(probe.events.map((e) => [e.type, e.atMs])).toEqual([
+      ['link-up', 0],
+      ['snapshot', 0],
+      ['snapshot', 1000],
+      ['missed', 2300],
+      ['missed', 3300],
+      ['missed', 4300],
+      ['link-down', 4300],
+      ['link-up', 5300],
+      ['snapshot', 5300],
+      ['snapshot', 6300],
+    ]);
+    expect(quiet.opens()).toBe(2);
+    expect(probe.of('link-down')[0].error.message).toBe('DISCONNECTED: memory bms: no reply to 3 polls in a row');
+    expect(records.filter((r) => /quiet/.test(r.msg))).toEqual([
+      expect.objectContaining({ level: 40, msg: 'BMS link memory bms quiet: no reply to 3 polls in a row; reopening it (repeats are logged at debug level)' }),
+    ]);
+  });
+
+  it('keeps reopening a link that stays quiet, warning once', async () => {
+    const quiet = countedOpens();
+    scriptedBms(quiet.peer, () => []);
+    const { log, records } = recordingLog();
+    const probe = startPoller(quiet.link, pollerOptions({ reopenAfterMissedPolls: 2 }), log);
+    await advance(10_000);
+    await probe.poller.stop();
+    // 2 misses (1300) + 1000 back-off → reopen at 2300; 2 more (3600) → 4600; (5900) → 6900; (8200) → 9200
+    expect(probe.of('link-up').map((e) => e.atMs)).toEqual([0, 2300, 4600, 6900, 9200]);
+    expect(records.filter((r) => /quiet/.test(r.msg)).map((r) => r.level)).toEqual([40, 20, 20, 20]);
   });
 });
 

@@ -48,6 +48,7 @@ describe('defaults and precedence', () => {
       temperatureCoding: 'doc',
       reconnectInitialMs: 1000,
       reconnectMaxMs: 30000,
+      reopenAfterMissedPolls: 10,
       plausibility: { minCellMv: 1000, maxCellMv: 5000, packVoltageToleranceMv: 1500, maxCurrentA: 1000, minTemperatureC: -40, maxTemperatureC: 100 },
     };
     expect(c.bms).toEqual({
@@ -67,6 +68,7 @@ describe('defaults and precedence', () => {
       periodMs: 1000,
       reconnectInitialMs: 1000,
       reconnectMaxMs: 30000,
+      downAfterFailedSends: 3,
       pylonHv: { preset: 'deye' },
       identity: { moduleCount: 1, firmwareMajor: 1, firmwareMinor: 0 },
     });

@@ -96,7 +96,7 @@ describe('resolveBatteryPolicy: presets unless set, checked against the BMS wind
     ]);
   });
 
-  it('every link of UVP < discharge stop < float <= bulk < charge stop < OVP is checked, presets named as such', () => {
+  it('every link of UVP < discharge stop < float <= bulk < charge stop < OVP is checked, presets named as such (bulk and float by the loader\'s own rules)', () => {
     expect(policy({ dischargeStopCellMv: 2700 }, { cellOvpMv: 3650, cellUvpMv: 2800 }).problems).toEqual([
       'bms.cellUvp 2800 mV >= control.dischargeStopCellMv 2700 mV',
     ]);
@@ -104,10 +104,10 @@ describe('resolveBatteryPolicy: presets unless set, checked against the BMS wind
       'control.dischargeStopCellMv 3400 mV >= control.voltage.floatCellMv 3375 mV (lifepo4 preset)',
     ]);
     expect(policy({ voltage: { bulkCellMv: 3500 } }, { cellOvpMv: 3650, cellUvpMv: 2500 }).problems).toEqual([
-      'control.voltage.bulkCellMv 3500 mV >= control.chargeStopCellMv 3500 mV (lifepo4 preset)',
+      'control.voltage.bulkCellMv: 3500 must be below control.chargeStopCellMv (3500): charging stops before the pack reaches bulk, so it never gets to absorption and float',
     ]);
     expect(policy({ voltage: { floatCellMv: 3460 } }, { cellOvpMv: 3650, cellUvpMv: 2500 }).problems).toEqual([
-      'control.voltage.floatCellMv: must not exceed voltage.bulkCellMv',
+      'control.voltage.floatCellMv: 3460 must not exceed control.voltage.bulkCellMv (3450)',
     ]);
     expect(policy({}, { cellOvpMv: 3650, cellUvpMv: 2500, packUvpMv: 44_800 }).problems).toEqual([
       'bms.packUvp 44.80 V >= 16 × control.dischargeStopCellMv 2800 mV (lifepo4 preset) = 44.80 V',

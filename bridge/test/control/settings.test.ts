@@ -86,29 +86,6 @@ describe('controlSettingsSchema rejects wrong settings with the key path', () =>
       ['tables', 'dischargeVsSocPct', 'points', 1, 0],
     ],
     ['stop current other than 0 or 0.1', { stop: { currentA: 1 } }, ['stop', 'currentA']],
-    ['float above bulk', { voltage: { floatCellMv: 3500 } }, ['voltage', 'floatCellMv']],
-    ['discharge stop above charge stop', { dischargeStopCellMv: 3600 }, ['dischargeStopCellMv']],
-    ['SoC reset not above bulk', { voltage: { socReset: { cellMv: 3400 } } }, ['voltage', 'socReset', 'cellMv']],
-    [
-      'SoC reset at or above the charge stop',
-      { voltage: { socReset: { afterDays: 14 } } },
-      ['voltage', 'socReset', 'cellMv'],
-    ],
-    [
-      'SoC reset the charge table never reaches',
-      { chargeStopCellMv: 3700, voltage: { socReset: { afterDays: 14 } } },
-      ['tables', 'chargeVsMaxCellMv'],
-    ],
-    [
-      'force charge without hysteresis',
-      { forceCharge: { startSocPct: 20, stopSocPct: 20 } },
-      ['forceCharge', 'stopSocPct'],
-    ],
-    [
-      'force charge cell trigger without hysteresis',
-      { forceCharge: { startCellMv: 3000, stopCellMv: 2900 } },
-      ['forceCharge', 'stopCellMv'],
-    ],
   ];
 
   it.each(cases)('%s', (_name, input, path) => {

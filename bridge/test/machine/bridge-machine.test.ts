@@ -138,7 +138,7 @@ describe('bms region: stale and fault', () => {
     h.snapshot(healthy);
     h.advance(3000 + 5000);
     expect(h.state('bms')).toEqual({ fault: 'transmitting' });
-    expect(h.actor.getSnapshot().context.faultReason).toBe('no valid BMS data for 8000 ms');
+    expect(h.actor.getSnapshot().context.faultReason).toBe('no valid BMS data');
     expect(h.last().decoded.alarms?.systemError).toBe(true);
     expect(h.last().decoded.chargeCurrentLimitA).toBe(0);
     h.advance(10_000);
@@ -266,7 +266,28 @@ describe('can region', () => {
     h.canOpens = true;
     expect(startsAt(8000)).toBe(1);
     expect(h.state('can')).toEqual({ link: 'up' });
+    // the back-off starts afresh once the link has been up as long as the longest back-off
+    h.advance(7950);
+    expect(h.actor.getSnapshot().context.canFailures).toBe(6);
+    h.advance(50);
     expect(h.actor.getSnapshot().context.canFailures).toBe(0);
+  });
+
+  it('bug 9: a link lost again right after each reopen keeps backing off; one good period resets it', () => {
+    const h = startHarness();
+    const lose = () => h.actor.send({ type: 'CAN.DOWN', error: 'ENOBUFS: no buffer space' });
+    const downFor = (): number => {
+      const from = h.clock.now();
+      while (h.state('can') === 'down') h.advance(50);
+      return h.clock.now() - from;
+    };
+    lose();
+    expect(downFor()).toBe(1000);
+    lose(); // at once after the reopen
+    expect(downFor()).toBe(2000);
+    h.advance(8000); // up for reconnectMaxMs
+    lose();
+    expect(downFor()).toBe(1000);
   });
 });
 
@@ -289,5 +310,62 @@ describe('shutdown', () => {
     const h = startHarness();
     h.actor.send({ type: 'SHUTDOWN' });
     expect(h.sent).toHaveLength(0);
+  });
+});
+
+describe('issue 10 field bugs', () => {
+  it('bug 2: a cable blip in float keeps float: CVL stays at the float voltage, currents restart from 0', () => {
+    const h = startHarness({ control: { phase: { absorptionS: 10 }, voltage: { floatTransitionPackMvPerS: 1000 } } });
+    const full = snapshot({ cellMv: 3460, socPct: 99 });
+    const settled = snapshot({ cellMv: 3380, socPct: 99 });
+    h.feed(full, 11_000); // bulk reached → absorption → float after 10 s
+    h.feed(settled, 3000); // the float transition ramps the CVL down to 16 × 3.375 V
+    expect(h.actor.getSnapshot().context.output?.phase).toBe('float');
+    expect(h.last().decoded.chargeVoltageV).toBeCloseTo(54.0, 1);
+    h.advance(4000); // the cable is out for 4 s: stale
+    expect(h.state('bms')).toBe('stale');
+    h.feed(settled, 1000);
+    expect(h.state('bms')).toEqual({ connected: 'fresh' });
+    expect(h.actor.getSnapshot().context.output?.phase).toBe('float');
+    expect(h.last().decoded.chargeVoltageV).toBeCloseTo(54.0, 1);
+    expect(h.last().decoded.chargeCurrentLimitA).toBe(0);
+    // the CVL never goes back up to bulk (55.2 V) while the current returns through hold and ramp;
+    // while stale it is the float voltage or the 54.08 V pack, never below the pack (issue 11)
+    h.feed(settled, 60_000);
+    for (const set of h.sentSince(14_000)) expect([54.0, 54.1]).toContain(set.decoded.chargeVoltageV);
+    expect(h.last().decoded.chargeCurrentLimitA).toBe(42.5); // the cell table at 3.380 V
+  });
+
+  it('bug 5: after a 10-s stall the first frame set is the zero set, never the limits from before', () => {
+    const h = startHarness();
+    h.snapshot(healthy);
+    h.advance(400);
+    const before = h.sent.length;
+    // SIGSTOP for 10 s, then SIGCONT: time jumps and every expired timer fires at the new time,
+    // the periodic send (due at 1000) before the stale timer (due at 3000).
+    h.clock.increment(10_000);
+    const after = h.sent.slice(before);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after[0].atMs).toBe(10_400);
+    for (const set of after) {
+      expect(set.decoded.chargeCurrentLimitA).toBe(0);
+      expect(set.decoded.dischargeCurrentLimitA).toBe(0);
+      expect(set.decoded.requests).toMatchObject({ chargeEnable: false, dischargeEnable: false });
+    }
+    expect(h.state('bms')).toBe('stale');
+  });
+
+  it('bug 9: a CVL decrease is sent at once, not at the next period', () => {
+    // A cell table that allows full current up to 3.59 V, so only the CVL moves.
+    const h = startHarness({ control: { tables: { chargeVsMaxCellMv: { points: [[3590, 1], [3600, 0]] } }, chargeStopCellMv: 3600 } });
+    h.snapshot(healthy);
+    h.advance(1200);
+    const before = h.sent.length;
+    expect(h.last().decoded.chargeVoltageV).toBeCloseTo(55.2, 1);
+    h.snapshot(snapshot({ cellsMv: cellsWithOne(3300, 3470) })); // 20 mV over bulk: the penalty lowers the CVL
+    expect(h.sent.length).toBe(before + 1);
+    expect(h.last().atMs).toBe(1200);
+    expect(h.last().decoded.chargeVoltageV).toBeCloseTo((15 * 3300 + 3470 - 20) / 1000, 1);
+    expect(h.last().decoded.chargeCurrentLimitA).toBe(50);
   });
 });

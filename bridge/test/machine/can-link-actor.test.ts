@@ -1,15 +1,17 @@
 /**
  * The CAN link actor's queue under a request storm (issue 13): a keyed command still waiting is
  * replaced by the newer one, so a bus slower than the requests never builds a backlog, and what
- * goes out is the newest answer. And a profile's inhibit time kept on the wire (issue 11: SMA,
- * 200 ms between frames of one id, inverter-can-protocols.md §5.1), from each frame's
- * acknowledgement, on fake timers.
+ * goes out is the newest answer. And what counts as losing the link (issue 10, bugs 7 and 9): one
+ * failed send (a transient ENOBUFS, junk read as an adapter's refusal) loses that frame only; a
+ * run of them, or a failure that says the bus is gone, reports CAN.DOWN once. And a profile's
+ * inhibit time kept on the wire (issue 11: SMA, 200 ms between frames of one id,
+ * inverter-can-protocols.md §5.1), from each frame's acknowledgement, on fake timers.
  */
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import { createActor } from 'xstate';
+import { assign, createActor, sendTo, setup } from 'xstate';
 import { systemClock } from '../../src/clock';
-import { canLinkActor, type CanLinkCommand } from '../../src/machine/actors';
+import { canLinkActor, type CanLinkCommand, type CanLinkInput, type IoEvent } from '../../src/machine/actors';
 import { canFrame, type CanFrame } from '../../src/protocol/can';
 import { MemoryCanNetwork } from '../../src/transport/memory-bus';
 import type { CanBus } from '../../src/transport/types';
@@ -49,7 +51,7 @@ const reply = (n: number): CanFrame[] => [canFrame(0x4210, [n], true), canFrame(
 describe('canLink queue', () => {
   it('200 keyed replies while the bus is busy: the one in flight, then only the newest', async () => {
     const { bus, sent, releaseAll } = slowBus();
-    const actor = createActor(canLinkActor, { input: { bus, log: pino({ level: 'silent' }), isInverterFrame: () => false, clock: systemClock, minFrameIntervalMs: 0 } });
+    const actor = createActor(canLinkActor, { input: { bus, log: pino({ level: 'silent' }), isInverterFrame: () => false, downAfterFailedSends: 3, clock: systemClock, minFrameIntervalMs: 0 } });
     actor.start();
     actor.send({ type: 'TRANSMIT', frames: reply(1), key: 'ensemble' } satisfies CanLinkCommand);
     await Promise.resolve(); // the first answer is on its way (waiting for the bus)
@@ -66,7 +68,7 @@ describe('canLink queue', () => {
 
   it('different keys and unkeyed sets are each sent, in order', async () => {
     const { bus, sent, releaseAll } = slowBus();
-    const actor = createActor(canLinkActor, { input: { bus, log: pino({ level: 'silent' }), isInverterFrame: () => false, clock: systemClock, minFrameIntervalMs: 0 } });
+    const actor = createActor(canLinkActor, { input: { bus, log: pino({ level: 'silent' }), isInverterFrame: () => false, downAfterFailedSends: 3, clock: systemClock, minFrameIntervalMs: 0 } });
     actor.start();
     actor.send({ type: 'TRANSMIT', frames: reply(1) });
     actor.send({ type: 'TRANSMIT', frames: [canFrame(0x7310, [2], true)], key: 'equipment' });
@@ -78,6 +80,85 @@ describe('canLink queue', () => {
   });
 });
 
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+function startLink(downAfterFailedSends = 3) {
+  const network = new MemoryCanNetwork();
+  const bus = network.attach('bridge');
+  const inverter = network.attach('inverter');
+  const heard: number[] = [];
+  inverter.onFrame((f) => heard.push(f.id));
+  const parent = setup({
+    types: { context: {} as { events: IoEvent[] }, events: {} as IoEvent | { type: 'SEND'; frames: CanFrame[] } },
+    actors: { canLink: canLinkActor },
+  }).createMachine({
+    context: { events: [] },
+    invoke: { id: 'canLink', src: 'canLink', input: (): CanLinkInput => ({ bus, log: pino({ level: 'silent' }), downAfterFailedSends, isInverterFrame: () => false, clock: systemClock, minFrameIntervalMs: 0 }) },
+    on: {
+      SEND: { actions: sendTo('canLink', ({ event }): CanLinkCommand => ({ type: 'TRANSMIT', frames: (event as { frames: CanFrame[] }).frames })) },
+      '*': { actions: assign({ events: ({ context, event }) => [...context.events, event as IoEvent] }) },
+    },
+  });
+  void inverter.open();
+  const actor = createActor(parent);
+  actor.start();
+  return {
+    network,
+    bus: bus as CanBus,
+    heard,
+    send: (...ids: number[]) => actor.send({ type: 'SEND', frames: ids.map((id) => canFrame(id, [1])) }),
+    downs: () => actor.getSnapshot().context.events.filter((e) => e.type === 'CAN.DOWN'),
+  };
+}
+
+describe('CAN link actor: what takes the link down', () => {
+  it('one failed send (ENOBUFS or a refusal) loses that frame only; the link stays up', async () => {
+    for (const code of ['ENOBUFS', 'WRITE_FAILED'] as const) {
+      const link = startLink();
+      await settle();
+      link.network.failNextSend(code, link.bus);
+      link.send(0x351, 0x355, 0x356);
+      await settle();
+      expect(link.downs()).toEqual([]);
+      expect(link.heard).toEqual([0x355, 0x356]);
+    }
+  });
+
+  it('downAfterFailedSends failures in a row report CAN.DOWN once', async () => {
+    const link = startLink(3);
+    await settle();
+    for (let i = 0; i < 3; i++) {
+      link.network.failNextSend('ENOBUFS', link.bus);
+      link.send(0x351);
+      await settle();
+    }
+    expect(link.downs()).toHaveLength(1);
+    expect(link.downs()[0]).toMatchObject({ type: 'CAN.DOWN', error: expect.stringContaining('injected ENOBUFS') });
+  });
+
+  it('a success in between starts the count again', async () => {
+    const link = startLink(2);
+    await settle();
+    for (let i = 0; i < 3; i++) {
+      link.network.failNextSend('ENOBUFS', link.bus);
+      link.send(0x351, 0x355);
+      await settle();
+    }
+    expect(link.downs()).toEqual([]);
+    expect(link.heard).toEqual([0x355, 0x355, 0x355]);
+  });
+
+  it('a bus that is gone (BUS_OFF, DISCONNECTED) is down at the first failure', async () => {
+    const link = startLink(3);
+    await settle();
+    link.network.failNextSend('BUS_OFF', link.bus);
+    link.send(0x351, 0x355);
+    await settle();
+    expect(link.downs()).toHaveLength(1);
+    expect(link.heard).toEqual([]);
+  });
+});
+
 describe('canLink inhibit time', () => {
   async function link(minFrameIntervalMs: number) {
     const network = new MemoryCanNetwork();
@@ -86,7 +167,7 @@ describe('canLink inhibit time', () => {
     const heard: { atMs: number; id: number }[] = [];
     inverter.onFrame((frame) => heard.push({ atMs: Date.now(), id: frame.id }));
     const actor = createActor(canLinkActor, {
-      input: { bus: network.attach('bridge'), log: pino({ level: 'silent' }), isInverterFrame: () => false, clock: systemClock, minFrameIntervalMs },
+      input: { bus: network.attach('bridge'), log: pino({ level: 'silent' }), isInverterFrame: () => false, downAfterFailedSends: 3, clock: systemClock, minFrameIntervalMs },
     });
     actor.start();
     await vi.advanceTimersByTimeAsync(1);

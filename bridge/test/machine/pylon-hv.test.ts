@@ -177,7 +177,7 @@ describe('sleep and commands: only ever more conservative', () => {
     h.ask({ kind: 'sleep', sleep: true });
     h.ask({ kind: 'command', charge: true, discharge: false });
     const s = h.actor.getSnapshot();
-    const line = statusLine(s);
+    const line = statusLine(s, h.clock.now());
     expect(line).toContain("asleep at the inverter's request: CCL 0 A, DCL 0 A, charge/discharge forbidden");
     expect(line).toContain('inverter sent charge command (not acted on)');
     const status = bridgeStatus(s.value, s.context, h.clock.now());

@@ -39,7 +39,9 @@ describe('bridgeStatus', () => {
     h.advance(5000);
     s = statusOf(h);
     expect(s.states.bms).toBe('fault');
-    expect(s.faults).toEqual(['no valid BMS data for 8000 ms']);
+    expect(s.faults).toEqual(['no valid BMS data for 8 s']);
+    h.advance(4000);
+    expect(statusOf(h).faults).toEqual(['no valid BMS data for 12 s']); // not frozen at fault entry
     expect(s.alarms).toContain('systemError');
     h.advance(10_000);
     expect(statusOf(h)).toMatchObject({ states: { bms: 'fault (silent)' }, limits: null });

@@ -234,19 +234,56 @@ describe('slcan-bus specifics', () => {
     expect(decodePylonHvRequest(frames[0])).toEqual({ ok: true, request: { kind: 'info', info: 'equipment' } });
   });
 
-  it('logs unreadable lines from the adapter and carries on', async () => {
+  it('counts unreadable lines from the adapter and carries on, logging at most one line a minute', async () => {
+    vi.useFakeTimers();
     const warnings: unknown[] = [];
     const { bus, adapter } = onMemory({}, { log: { warn: (details, message) => warnings.push([message, details]) } });
     await bus.open();
     const ids: number[] = [];
     bus.onFrame((f) => ids.push(f.id));
     await adapter.sendRaw('t35\rV1013\rt3050\r');
-    await new Promise((resolve) => setImmediate(resolve));
+    await vi.advanceTimersByTimeAsync(59_000);
+    await adapter.sendRaw('\xff\x01\r');
+    await vi.advanceTimersByTimeAsync(1000);
+    await adapter.sendRaw('t3G1\r');
+    await vi.advanceTimersByTimeAsync(0);
     expect(ids).toEqual([0x305]);
+    const bus_ = 'slcan 500000 bit/s on memory ttyACM0';
     expect(warnings).toEqual([
-      ['SLCAN adapter sent an unreadable line', { bus: 'slcan 500000 bit/s on memory ttyACM0', line: 't35', detail: 'id must be 3 hex digits' }],
-      ['SLCAN adapter sent an unexpected line', { bus: 'slcan 500000 bit/s on memory ttyACM0', line: 'V1013' }],
+      ['SLCAN adapter sent an unreadable line (1 since open; more within a minute are only counted)', { bus: bus_, line: 't35', detail: 'id must be 3 hex digits', count: 1 }],
+      ['SLCAN adapter sent an unreadable line (4 since open; more within a minute are only counted)', { bus: bus_, line: 't3G1', detail: 'id must be 3 hex digits', count: 4 }],
     ]);
+    expect(bus.isOpen).toBe(true);
+  });
+
+  describe('junk on the line is not a failure (issue 10, bug 7)', () => {
+    const junkAnd = (answer: string) => (line: string) => (line.startsWith('t') ? [...new TextEncoder().encode(answer)] : CR);
+
+    it.each([
+      ['printable junk before z\\r', 'x!#z\r'],
+      ['binary junk before \\r', '\u00ff\u0013\u0000\r'],
+      ['40 bytes of junk before z\\r', `${'Q'.repeat(40)}z\r`],
+    ])('%s: the frame counts as acknowledged at once, not after the reply timeout', async (_name, answer) => {
+      vi.useFakeTimers();
+      const { bus } = scripted(junkAnd(answer));
+      await bus.open();
+      let sent = false;
+      const sending = bus.send(canFrame(0x351, [1])).then(() => (sent = true));
+      await vi.advanceTimersByTimeAsync(1);
+      expect(sent).toBe(true);
+      await sending;
+      expect(bus.isOpen).toBe(true);
+    });
+
+    it('a BEL inside junk: the frame is sent once more and goes through', async () => {
+      let frames = 0;
+      const { bus, peer } = scripted((line) => (line.startsWith('t') ? (++frames === 1 ? [0x41, 0x07, 0x42] : CR) : CR));
+      await bus.open();
+      peer.clearWrites();
+      await bus.send(canFrame(0x351, [1]));
+      expect(text(peer)).toBe('t351101\rt351101\r');
+      expect(bus.isOpen).toBe(true);
+    });
   });
 
   it('reports one DISCONNECTED when the port is lost, failing the send in flight and those queued', async () => {

@@ -105,8 +105,9 @@ function classifyLine(line: string): SlcanMessage {
 
 /**
  * Splits a byte stream into SLCAN messages across any chunking. \n is dropped (terminals send
- * \r\n; a lone \n must not read as an OK). A line that outgrows SLCAN_MAX_LINE_LENGTH is
- * reported once as invalid and skipped up to its terminator, so garbage never grows memory.
+ * \r\n; a lone \n must not read as an OK). A line that outgrows SLCAN_MAX_LINE_LENGTH keeps only
+ * its first characters (garbage never grows memory) and is reported once as invalid when it
+ * ends: its terminator may be the adapter's answer behind the garbage, which the host must see.
  * BEL ends whatever was pending (reported as invalid) and is an error reply of its own.
  */
 export class SlcanLineSplitter {
@@ -125,19 +126,16 @@ export class SlcanLineSplitter {
   private feed(code: number, out: SlcanMessage[]): void {
     if (code === LF) return;
     if (code === CR || code === BEL) {
-      if (this.discarding) this.discarding = false;
+      if (this.discarding) out.push({ kind: 'invalid', text: this.line, detail: `line longer than ${SLCAN_MAX_LINE_LENGTH} characters` });
       else if (code === CR) out.push(classifyLine(this.line));
       else if (this.line !== '') out.push({ kind: 'invalid', text: this.line, detail: 'unterminated line before BEL' });
       if (code === BEL) out.push({ kind: 'error' });
       this.line = '';
-    } else if (!this.discarding) {
-      if (this.line.length < SLCAN_MAX_LINE_LENGTH) {
-        this.line += String.fromCharCode(code);
-      } else {
-        out.push({ kind: 'invalid', text: this.line, detail: `line longer than ${SLCAN_MAX_LINE_LENGTH} characters` });
-        this.line = '';
-        this.discarding = true;
-      }
+      this.discarding = false;
+    } else if (this.line.length < SLCAN_MAX_LINE_LENGTH) {
+      this.line += String.fromCharCode(code);
+    } else {
+      this.discarding = true;
     }
   }
 }

@@ -130,15 +130,21 @@ describe('SlcanLineSplitter', () => {
     expect(new SlcanLineSplitter().push(new Uint8Array([0xff, 0x0d]))[0]).toMatchObject({ kind: 'invalid' });
   });
 
-  test('a megabyte of garbage without \\r is reported once, bounded, and the stream recovers', () => {
+  test('a megabyte of garbage without \\r is kept bounded and reported once when it ends, and the stream recovers', () => {
     const s = new SlcanLineSplitter();
     const garbage = new Uint8Array(1 << 20).fill(0x41);
-    const out = s.push(garbage);
-    expect(out).toHaveLength(1);
+    expect(s.push(garbage)).toEqual([]);
+    expect(s.push(garbage)).toEqual([]); // still skipping: nothing kept beyond the first characters
+    const out = s.push('AAAA\rt3050\r');
+    expect(out).toHaveLength(2);
     expect(out[0]).toMatchObject({ kind: 'invalid', detail: `line longer than ${SLCAN_MAX_LINE_LENGTH} characters` });
     expect(out[0].kind === 'invalid' && out[0].text.length).toBe(SLCAN_MAX_LINE_LENGTH);
-    expect(s.push(garbage)).toEqual([]); // still skipping: nothing new to report, nothing kept
-    expect(s.push('AAAA\rt3050\r')).toEqual([{ kind: 'frame', frame: { id: 0x305, data: new Uint8Array(0) } }]);
+    expect(out[1]).toEqual({ kind: 'frame', frame: { id: 0x305, data: new Uint8Array(0) } });
+  });
+
+  test('an overlong line ended by BEL is reported before the error reply', () => {
+    const out = new SlcanLineSplitter().push(`${'x'.repeat(40)}\x07`);
+    expect(out.map((m) => m.kind)).toEqual(['invalid', 'error']);
   });
 
   test('a line of exactly the maximum length is accepted', () => {
