@@ -42,7 +42,7 @@ Feature: Chemistry-aware limits and each inverter's own rules
     When 3000 ms pass
     Then since the fault the inverter saw no charge or discharge current limit above 0 A
     When the BMS cell OVP setting is changed to 3650 mV
-    Then within 5000 ms the bridge reports bms "connected.fresh"
+    Then within 5000 ms the bridge reports bms "connected"
     And the checker saw no invariant violation
 
   Scenario: A JK with UVP 3.0 V on a Sunny Island: DVL stays inside 41-48 V

@@ -113,7 +113,9 @@ export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input,
         // Frames already handed over still go out after stop (the shutdown set); only a
         // failed bus ends the queue.
         if (reportedDown) return;
-        const waitMs = minFrameIntervalMs === 0 ? 0 : (sentAtMs.get(frame.id) ?? -Infinity) + minFrameIntervalMs - clock.now();
+        // +1 ms: the frame is timed from its acknowledgement, and an adapter may acknowledge a
+        // fraction of a millisecond before it passes the frame on (seen 199.1 ms on SLCAN over a pty).
+        const waitMs = minFrameIntervalMs === 0 ? 0 : (sentAtMs.get(frame.id) ?? -Infinity) + minFrameIntervalMs + 1 - clock.now();
         if (waitMs > 0) await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), waitMs));
         try {
           await bus.send(frame);
