@@ -68,6 +68,9 @@ function isTransientSendFailure(err: unknown): boolean {
   return isTransportError(err) && (err.code === 'ENOBUFS' || err.code === 'WRITE_FAILED');
 }
 
+/** Kept over a profile's minimum time between frames of one id (see canLinkActor). */
+export const INHIBIT_MARGIN_MS = 5;
+
 /**
  * Opens the bus, reports inverter frames, and sends frame sets in order. A real failure (open
  * failed, bus-off, interface or adapter gone, or `downAfterFailedSends` failed sends in a row) is
@@ -113,9 +116,10 @@ export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input,
         // Frames already handed over still go out after stop (the shutdown set); only a
         // failed bus ends the queue.
         if (reportedDown) return;
-        // +1 ms: the frame is timed from its acknowledgement, and an adapter may acknowledge a
-        // fraction of a millisecond before it passes the frame on (seen 199.1 ms on SLCAN over a pty).
-        const waitMs = minFrameIntervalMs === 0 ? 0 : (sentAtMs.get(frame.id) ?? -Infinity) + minFrameIntervalMs + 1 - clock.now();
+        // INHIBIT_MARGIN_MS over the inverter's minimum: a frame is timed from its acknowledgement,
+        // which the bridge cannot see the wire by (on SLCAN over a loaded pty the receiver measured
+        // up to 1 ms less than the bridge); a few ms later is still inside the rule, earlier is not.
+        const waitMs = minFrameIntervalMs === 0 ? 0 : (sentAtMs.get(frame.id) ?? -Infinity) + minFrameIntervalMs + INHIBIT_MARGIN_MS - clock.now();
         if (waitMs > 0) await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), waitMs));
         try {
           await bus.send(frame);
