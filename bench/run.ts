@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureColdStart, measureFootprint, type ColdStartResult, type FootprintResult } from './footprint';
 import { measureHvLatency, type HvLatencyResult } from './hv-latency';
+import { measurePacks, PACK_COUNTS, type PacksResult } from './packs';
 import { installedRows, measureInstalled, type InstalledResult } from './installed';
 import { measureReaction, REACTION_KINDS, reactionOf, type ReactionKind, type ReactionResult } from './reaction';
 import { measureStale, type StaleResult } from './stale';
@@ -34,14 +35,17 @@ interface Plan {
   throughput: ThroughputOptions;
   /** Pylon HV ensemble requests 100 ms apart (hv-latency.ts). */
   hvRequests: number;
+  /** Cell steps per bank size (packs.ts) and the steady window for CPU and RSS. */
+  packTrials: number;
+  packSteadyMs: number;
 }
 
 const PLANS: Record<'full' | 'quick', Plan> = {
   // 100 trials per kind so that p99 is not simply the maximum. The two inverter rigs and the stale
   // rig run at the same time, and so do the two footprint rigs (each is measured on its own
   // bridge process), so that a full run fits in about 30 minutes.
-  full: { reactionTrials: 100, staleTrials: 20, coldStarts: 20, footprintMs: 5 * 60_000, throughput: { roundMs: 1000, rounds: 5 }, hvRequests: 500 },
-  quick: { reactionTrials: 5, staleTrials: 3, coldStarts: 3, footprintMs: 30_000, throughput: { roundMs: 300, rounds: 3 }, hvRequests: 50 },
+  full: { reactionTrials: 100, staleTrials: 20, coldStarts: 20, footprintMs: 5 * 60_000, throughput: { roundMs: 1000, rounds: 5 }, hvRequests: 500, packTrials: 30, packSteadyMs: 60_000 },
+  quick: { reactionTrials: 5, staleTrials: 3, coldStarts: 3, footprintMs: 30_000, throughput: { roundMs: 300, rounds: 3 }, hvRequests: 50, packTrials: 4, packSteadyMs: 10_000 },
 };
 
 /** The fastest poll: back to back all the time (the reply timeout must stay below the interval). */
@@ -82,6 +86,7 @@ interface Results {
   footprint: { defaultConfig: FootprintResult; fastestPoll: FootprintResult; coldStart: ColdStartResult };
   installed: InstalledResult;
   pylonHv: HvLatencyResult;
+  packs: PacksResult[];
 }
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -163,6 +168,14 @@ function targets(r: Omit<Results, 'targets' | 'finishedAt'>): Target[] {
       'ms',
     ),
   );
+  // Issue 12: the single-pack bound holds at the largest bank, and CPU grows no faster than the packs.
+  const one = r.packs[0];
+  const most = r.packs[r.packs.length - 1];
+  const relaxedMs = r.reaction['pylon-lv'].config.bms.pollIntervalMs;
+  list.push(
+    target(`bank of ${most.packs} packs: one pack's cell steps over the charge stop → CCL 0, p99 (n=${most.reaction.n})`, `≤ ${relaxedMs + 50} ms (as for one pack)`, most.reaction.p99Ms, relaxedMs + 50, false, 'ms'),
+    target(`bank of ${most.packs} packs: bridge CPU per pack`, `≤ ${one.cpuPctPerPack} % (one pack's)`, most.cpuPctPerPack, one.cpuPctPerPack, false, '%', 3),
+  );
   return list;
 }
 
@@ -213,6 +226,7 @@ function markdown(r: Results): string {
     ...installedRows(r.installed),
     `| Pylon HV, 0x4200 → last of 9 answer frames, requests 100 ms apart (n=${r.pylonHv.paced.n}) | ${d(r.pylonHv.paced)} |`,
     `| … during a storm of ${r.pylonHv.storm.requests} requests in 3 s (${r.pylonHv.storm.answers} answers, from the oldest request each answers) | ${d(r.pylonHv.storm)} |`,
+    ...r.packs.map((p) => `| Bank of ${p.packs} pack(s): one pack's cell steps over the charge stop → CCL 0 (n=${p.reaction.n}); bridge CPU, RSS | ${d(p.reaction)}; CPU ${p.cpuPct} % (${p.cpuPctPerPack} % a pack), RSS ${p.rssMb} MB; ${p.violations} violations |`),
     '',
     'Every sample and the full effective config: [results.json](results.json).',
     BLOCK_END,
@@ -264,6 +278,9 @@ async function main(): Promise<void> {
   const installed = await measureInstalled({ coldStarts: plan.coldStarts, durationMs: Math.max(20_000, plan.footprintMs / 5), log });
   log(`pylon-hv request → reply: ${plan.hvRequests} paced requests and a storm…`);
   const pylonHv = await measureHvLatency({ requests: plan.hvRequests, log });
+  log(`a bank of ${PACK_COUNTS.join(', ')} packs: ${plan.packTrials} cell steps each…`);
+  const packs: PacksResult[] = [];
+  for (const count of PACK_COUNTS) packs.push(await measurePacks({ packs: count, trials: plan.packTrials, steadyMs: plan.packSteadyMs, log }));
   machine.loadAverageAtEnd = loadAverage();
 
   const partial = {
@@ -281,6 +298,7 @@ async function main(): Promise<void> {
     footprint: { defaultConfig, fastestPoll, coldStart },
     installed,
     pylonHv,
+    packs,
   } satisfies Omit<Results, 'targets' | 'finishedAt'>;
   const results: Results = { ...partial, targets: targets(partial), finishedAt: new Date().toISOString() };
 

@@ -5,6 +5,7 @@
  * replies the virtual BMS encodes from its battery model, decoded by the bridge's own decoder, and
  * the battery state the bridge's bus output builds from the control policy's limits.
  */
+import { measurementsOf } from '../bridge/src/bank/bank';
 import { loadConfig } from '../bridge/src/config/load';
 import type { RunnableConfig } from '../bridge/src/config/schema';
 import { createControlState, resolveBatteryPolicy, stepControl } from '../bridge/src/control';
@@ -149,7 +150,7 @@ function stateFor(profile: ProfileName, snapshot: BmsSnapshot): BatteryState {
   const config: RunnableConfig = loaded.config;
   const policy = resolveBatteryPolicy({ chemistry: config.battery.chemistry, control: config.control }, snapshot.settings, snapshot.cellsMv.length);
   const { output } = stepControl(createControlState(), snapshot, 0, policy.settings);
-  return batteryStateFor('normal', snapshot, output, policy, config);
+  return batteryStateFor('normal', measurementsOf(snapshot), output, config, false, policy);
 }
 
 export function measureThroughput(options: ThroughputOptions): ThroughputResult {

@@ -95,3 +95,20 @@ Feature: Pylon HV inverters (request and response, 29-bit ids)
     And the bridge is running
     Then within 3000 ms the checker flags "cell-range"
     And the checker flags "truth-mismatch"
+
+  Scenario: Sofar HV at send group 1: the sofar preset answers it, the default preset is not heard
+    Given the "jk-24s-200ah" battery at 50 % SoC
+    And the bridge setting "can.pylonHv.preset" is "sofar"
+    And a "sofar-hv" inverter on the bus
+    When the bridge is running
+    And the inverter has had 3 answers
+    Then the inverter sees the pack voltage of the battery within 0.1 V
+    And the bridge reports the inverter link "alive"
+    And the checker saw no invariant violation
+
+  Scenario: A Sofar HV inverter and a bridge left at send group 0 do not understand each other, visibly
+    Given the "jk-24s-200ah" battery at 50 % SoC
+    And a "sofar-hv" inverter on the bus
+    And the bridge is running
+    Then within 3000 ms the checker flags "unexpected-id"
+    And within 12000 ms the inverter reports "battery communication fault"

@@ -34,12 +34,6 @@ export function runBridge(argv: string[]): void {
     process.stderr.write('bridge not started (see --help)\n');
     process.exit(2);
   }
-  // The chart that watches several packs lands separately (issue 12): until then a bank is
-  // refused, never run on its first pack alone.
-  if (loaded.config.bms.packs.length > 1 || loaded.config.bms.mirrorPacks > 1) {
-    process.stderr.write('config error: bms.packs: this build of the bridge runs one pack only\nbridge not started\n');
-    process.exit(2);
-  }
   if (loaded.cli.check) {
     process.stdout.write(`${JSON.stringify(loaded.config, null, 2)}\n`);
     process.exit(0);

@@ -41,7 +41,7 @@ export interface RunningBridge {
 
 export interface BridgeOptions {
   clock?: Clock;
-  /** The two links; by default the real transports named by config.bms.link and config.can.bus. */
+  /** The links; by default the real transports named by each pack's link and config.can.bus. */
   links?: Pick<BridgePorts, 'createBmsLink' | 'createCanBus'>;
   /** Called once a fatal error has been handled; main.ts exits non-zero. */
   onFatal(error: unknown): void;
@@ -50,7 +50,7 @@ export interface BridgeOptions {
 export function startBridge(config: RunnableConfig, log: Logger, options: BridgeOptions): RunningBridge {
   const clock = options.clock ?? systemClock;
   const links = options.links ?? {
-    createBmsLink: () => createBmsLink(config.bms.packs[0].link, { baudRate: config.bms.packs[0].baudRate }),
+    createBmsLink: (pack) => createBmsLink(pack.link, { baudRate: pack.baudRate }),
     createCanBus: () => createCanBus(config.can.bus, { log }),
   };
   let canBus: CanBus | null = null;
@@ -62,10 +62,11 @@ export function startBridge(config: RunnableConfig, log: Logger, options: Bridge
     clock,
     log,
   };
-  log.info(
-    { bms: config.bms.link, can: config.can.bus, profile: config.can.profile },
-    `bridge starting: BMS ${config.bms.link} → CAN ${config.can.bus} as ${config.can.profile}`,
-  );
+  const packs = config.bms.packs;
+  const bms = packs.length === 1 ? packs[0].link : `${packs.length} packs (${packs.map((p) => `${p.name} ${p.link}`).join(', ')})`;
+  log.info({ bms: packs.map((p) => p.link), can: config.can.bus, profile: config.can.profile }, `bridge starting: BMS ${bms} → CAN ${config.can.bus} as ${config.can.profile}`);
+  // Mirror mode multiplies one watched pack: say loudly, at start and in every status line, what is not watched.
+  if (config.bms.mirrorPacks > 1) log.warn(`${mirrorNote(config.bms.mirrorPacks)}: their cells, temperatures and BMS state are invisible to the bridge`);
   const actor = createActor(bridgeMachine, { input: { config, ports } });
   const report = statusReporter(log, clock);
   let failing: Promise<void> | null = null;
@@ -202,7 +203,16 @@ export function statusLine(snapshot: BridgeSnapshot, nowMs: number): string {
     const what = [hv.lastCommand.charge ? 'charge' : '', hv.lastCommand.discharge ? 'discharge' : ''].filter(Boolean).join('+');
     parts.push(`inverter sent ${what} command (not acted on)`);
   }
+  const { packs, bank, config } = snapshot.context;
+  // Several packs: each one's state, and what the bank left out; one pack: the line of old.
+  if (packs.length > 1) parts.push(`packs ${packs.map((p) => `${p.name} ${p.state}`).join(', ')}`);
+  if (bank?.excluded.length) parts.push(bank.reason ?? '');
+  if (config.bms.mirrorPacks > 1) parts.push(mirrorNote(config.bms.mirrorPacks));
   const quiet = value.bms === 'stale' || (typeof value.bms === 'object' && 'fault' in value.bms);
   if (quiet && snapshotAtMs !== null) parts.push(`last valid data ${Math.round((nowMs - snapshotAtMs) / 1000)} s ago`);
   return parts.join(' · ');
+}
+
+function mirrorNote(copies: number): string {
+  return `mirror mode: one pack watched for ${copies}, ${copies - 1} not watched`;
 }

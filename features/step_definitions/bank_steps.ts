@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { chargeMosfetOn } from '../../bridge/src/protocol/jk/snapshot';
+import { stateName } from '../../rig/src/bridge-process';
 import type { VirtualBank } from '../../sim-bms/src/bank';
 import type { RigWorld } from '../support/world';
 
@@ -67,13 +68,30 @@ When('pack {int}\'s link drops for {int} ms, {int} times', async function (this:
   }
 });
 
+/** "packs 1 connected, 2 stale" in a status line → { '1': 'connected', '2': 'stale' }. */
+function packStates(msg: string): Record<string, string> {
+  const part = msg.split(' · ').find((p) => p.startsWith('packs '));
+  if (part === undefined) return {};
+  return Object.fromEntries(part.slice('packs '.length).split(', ').map((entry) => entry.split(' ') as [string, string]));
+}
+
 Then('within {int} ms the bridge reports pack {string} {string}', async function (this: RigWorld, ms: number, pack: string, state: string) {
   assert.ok(this.bridge);
+  const since = this.markOf('event');
   await this.eventually(
     () => `pack ${pack} ${state} (last status: ${this.bridge?.statusLines().at(-1)?.msg ?? 'none'})`,
-    () => this.bridge!.statusLines().some((line) => line.atMs >= this.markOf('event') && line.msg.includes(`pack ${pack} ${state}`)),
+    () => this.bridge!.statusLines().some((line) => line.atMs >= since && packStates(line.msg)[pack] === state),
     this.ms(ms),
   );
+});
+
+Then('the bridge never left bms {string}', function (this: RigWorld, state: string) {
+  assert.ok(this.bridge);
+  const lines = this.bridge.statusLines();
+  const first = lines.findIndex((line) => stateName(line.state?.bms) === state);
+  assert.ok(first >= 0, `the bridge never reported bms ${state}`);
+  const left = lines.slice(first).find((line) => stateName(line.state?.bms) !== state);
+  assert.equal(left, undefined, `the bridge left bms ${state}: ${left?.msg}`);
 });
 
 Then('the bridge log says {string}', async function (this: RigWorld, text: string) {
@@ -81,11 +99,11 @@ Then('the bridge log says {string}', async function (this: RigWorld, text: strin
   await this.eventually(`a log line with "${text}"`, () => this.bridge!.logs.some((line) => line.msg.includes(text)), this.ms(3000));
 });
 
-Then('within {int} ms the inverter sees charging enabled again', async function (this: RigWorld, ms: number) {
+Then('within {int} ms the inverter sees a charge current limit above 0 A again', async function (this: RigWorld, ms: number) {
   const since = this.markOf('event');
   await this.eventually(
-    'CCL > 0 with charging enabled',
-    () => this.firstFrame(since, (p, r) => r.atMs > since && (p.chargeCurrentLimitA ?? 0) > 0 && p.requests?.chargeEnable === true),
+    'CCL > 0 again',
+    () => this.firstFrame(since, (p) => (p.chargeCurrentLimitA ?? 0) > 0),
     this.ms(ms),
   );
 });

@@ -75,3 +75,8 @@ Then(/^(?:within (\d+) ms )?the checker flags "([a-z-]+)"$/, async function (thi
     this.ms(Number(ms ?? 1000)),
   );
 });
+
+Then('within {int} ms the inverter reports {string}', async function (this: RigWorld, ms: number, text: string) {
+  const inverter = inverterOf(this);
+  await this.eventually(() => `the inverter to report "${text}" (it says: ${inverter.describeLink()})`, () => inverter.describeLink().includes(text), this.ms(ms));
+});

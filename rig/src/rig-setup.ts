@@ -38,6 +38,7 @@ export const BRIDGE_PROFILE_FOR: Record<InverterProfileName, BridgeProfileName> 
   'sma-si': 'sma-si',
   victron: 'victron',
   'pylon-hv': 'pylon-hv',
+  'sofar-hv': 'pylon-hv',
   none: 'pylon-lv',
 };
 

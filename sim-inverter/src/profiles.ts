@@ -4,11 +4,11 @@
  * device reacts to the battery going quiet. Section numbers are those of
  * shared/spec/inverter-can-protocols.md.
  */
-import { PYLON_HV_DEFAULT_VARIANT, type PROFILES, type PylonHvVariant } from '../../bridge/src/protocol/can';
+import { PYLON_HV_DEFAULT_VARIANT, PYLON_HV_PRESETS, type PROFILES, type PylonHvVariant } from '../../bridge/src/protocol/can';
 
 export type CodecName = keyof typeof PROFILES;
 
-export const INVERTER_PROFILE_NAMES = ['pylon-lv', 'deye', 'goodwe-lv', 'sofar', 'sma-si', 'victron', 'pylon-hv', 'none'] as const;
+export const INVERTER_PROFILE_NAMES = ['pylon-lv', 'deye', 'goodwe-lv', 'sofar', 'sma-si', 'victron', 'pylon-hv', 'sofar-hv', 'none'] as const;
 export type InverterProfileName = (typeof INVERTER_PROFILE_NAMES)[number];
 
 /**
@@ -130,6 +130,33 @@ const pylonFamily = {
   pylonHv: null,
 } as const;
 
+/** A Deye-style HV inverter: polls 0x4200 every second and reads V1.26 (little-endian with offsets, group 0). */
+const pylonHvInverter = {
+  ...pylonFamily,
+  name: 'pylon-hv',
+  label: 'Pylon HV inverter as a Deye HV (0x4200 every 1 s, answers within 800 ms, send group 0)',
+  codec: 'pylon-hv',
+  heartbeat: 'pylon-hv-poll',
+  pylonHv: {
+    variant: PYLON_HV_DEFAULT_VARIANT,
+    // Battery-Emulator's battery side (acting as the inverter) sends its requests every 1 s (§7).
+    pollPeriodMs: 1000,
+    equipmentEveryMs: 30_000,
+    // Not documented (§13). diyBMS spaces its 11 replies 60 ms apart (~660 ms) and works with
+    // Deye and Sofar HV, so a real inverter waits at least that long; 800 ms is still below the poll period.
+    replyTimeoutMs: 800,
+  },
+  heartbeatPeriodMs: 1000,
+  // The inverter's "BMS communication fault" (Deye F58, §8) when 0x4210 stops coming; the delay is
+  // not documented, so the Pylon family's 10 s.
+  batteryTimeout: { id: 0x4210, ms: 10_000, code: 'F58 BMS_COMMUNICATION_FAULT' },
+  // 0x4220 charge/discharge cut-off voltages of HV batteries: no window is documented; anything
+  // from a 16 S LV pack to an 800 V string is plausible [UNVERIFIED].
+  cvlWindowV: [40, 1000],
+  packVoltageWindowV: [40, 1000],
+  forbiddenIds: [],
+} satisfies InverterProfile;
+
 export const INVERTER_PROFILES: Record<InverterProfileName, InverterProfile> = {
   'pylon-lv': { ...pylonFamily, name: 'pylon-lv', label: 'Pylontech LV inverter (0x305 every 1 s)', codec: 'pylon-lv', heartbeat: 'periodic-1s' },
   deye: {
@@ -184,30 +211,14 @@ export const INVERTER_PROFILES: Record<InverterProfileName, InverterProfile> = {
     usesRequestFlags: false,
     pylonHv: null,
   },
-  'pylon-hv': {
-    ...pylonFamily,
-    name: 'pylon-hv',
-    label: 'Pylon HV inverter as Deye/Sofar HV (0x4200 every 1 s, answers within 800 ms)',
-    codec: 'pylon-hv',
-    heartbeat: 'pylon-hv-poll',
-    pylonHv: {
-      variant: PYLON_HV_DEFAULT_VARIANT,
-      // Battery-Emulator's battery side (acting as the inverter) sends its requests every 1 s (§7).
-      pollPeriodMs: 1000,
-      equipmentEveryMs: 30_000,
-      // Not documented (§13). diyBMS spaces its 11 replies 60 ms apart (~660 ms) and works with
-      // Deye and Sofar HV, so a real inverter waits at least that long; 800 ms is still below the poll period.
-      replyTimeoutMs: 800,
-    },
-    heartbeatPeriodMs: 1000,
-    // The inverter's "BMS communication fault" (Deye F58, §8) when 0x4210 stops coming; the delay is
-    // not documented, so the Pylon family's 10 s.
-    batteryTimeout: { id: 0x4210, ms: 10_000, code: 'F58 BMS_COMMUNICATION_FAULT' },
-    // 0x4220 charge/discharge cut-off voltages of HV batteries: no window is documented; anything
-    // from a 16 S LV pack to an 800 V string is plausible [UNVERIFIED].
-    cvlWindowV: [40, 1000],
-    packVoltageWindowV: [40, 1000],
-    forbiddenIds: [],
+  'pylon-hv': pylonHvInverter,
+  // Sofar HV reads the same protocol at send group 1 (§7, Battery-Emulator wiki).
+  'sofar-hv': {
+    ...pylonHvInverter,
+    name: 'sofar-hv',
+    label: 'Sofar HV inverter (Pylon HV at send group 1: replies 0x4211..., commands 0x8201...)',
+    pylonHv: { ...pylonHvInverter.pylonHv, variant: PYLON_HV_PRESETS.sofar },
+    batteryTimeout: { id: 0x4211, ms: 10_000, code: 'battery communication fault' },
   },
   victron: {
     ...pylonFamily,

@@ -33,7 +33,7 @@ function withState(change: (s: BatteryState) => void): BatteryState {
 }
 
 /** The broadcast profiles; Pylon HV (request/response) is tested in hv-inverter.test.ts. */
-const CODEC_OF: Record<Exclude<InverterProfileName, 'pylon-hv'>, CodecName> = {
+const CODEC_OF: Record<Exclude<InverterProfileName, 'pylon-hv' | 'sofar-hv'>, CodecName> = {
   'pylon-lv': 'pylon-lv',
   deye: 'pylon-lv',
   'goodwe-lv': 'goodwe-lv',

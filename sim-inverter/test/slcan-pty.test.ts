@@ -70,7 +70,7 @@ async function ptyRig(profileName: InverterProfileName): Promise<PtyRig> {
 }
 
 /** The broadcast profiles; Pylon HV (request/response) is tested in hv-inverter.test.ts. */
-const CODEC: Record<Exclude<InverterProfileName, 'pylon-hv'>, CodecName> = {
+const CODEC: Record<Exclude<InverterProfileName, 'pylon-hv' | 'sofar-hv'>, CodecName> = {
   'pylon-lv': 'pylon-lv',
   deye: 'pylon-lv',
   'goodwe-lv': 'goodwe-lv',
@@ -80,7 +80,7 @@ const CODEC: Record<Exclude<InverterProfileName, 'pylon-hv'>, CodecName> = {
   none: 'pylon-lv',
 };
 
-const HEARTBEAT_IDS: Record<Exclude<InverterProfileName, 'pylon-hv'>, number[]> = {
+const HEARTBEAT_IDS: Record<Exclude<InverterProfileName, 'pylon-hv' | 'sofar-hv'>, number[]> = {
   'pylon-lv': [0x305],
   deye: [0x305],
   'goodwe-lv': [0x305],

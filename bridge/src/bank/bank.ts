@@ -24,9 +24,10 @@
 import type { AlarmSet } from '../protocol/can/battery-state';
 import { chargeMosfetOn, dischargeMosfetOn, type BmsSnapshot } from '../protocol/jk/snapshot';
 import { stepControl, type ControlOutput, type ControlState } from '../control/policy';
+import type { Commands } from '../control/commands';
 import type { ControlSettings } from '../control/settings';
 import { formatA } from '../control/format';
-import { currentShares } from './sharing';
+import { currentShares, type SharingPack } from './sharing';
 
 export type PackState = 'idle' | 'connected' | 'stale' | 'fault';
 export type OnPackLost = 'stop' | 'degrade';
@@ -37,8 +38,9 @@ export interface PackView {
   /** In fault: the data was bad ('data': protection, implausible) or the pack stayed lost ('lost'). */
   faultCause: 'data' | 'lost' | null;
   faultReason: string | null;
-  /** Newest valid snapshot; null before the first. */
+  /** Newest valid snapshot and when it arrived (the chart's clock); null before the first. */
   snapshot: BmsSnapshot | null;
+  snapshotAtMs: number | null;
   /** The policy's output for that snapshot (stepPack); null before the first. */
   output: ControlOutput | null;
   /** Configured whole-pack internal resistance, mΩ; null = unknown. */
@@ -57,11 +59,16 @@ export interface BankOptions {
   stopCurrentA: number;
 }
 
-/** Where a bank extreme comes from. `cell` is 1-based within the pack. */
+/** Where a bank extreme comes from. */
 export interface Located {
   value: number;
   pack: string;
-  cell?: number;
+}
+
+/** A cell extreme: `cell` is 1-based within its pack, `number` counts through the bank (pack by pack). */
+export interface LocatedCell extends Located {
+  cell: number;
+  number: number;
 }
 
 export interface BankMeasurements {
@@ -76,8 +83,8 @@ export interface BankMeasurements {
   /** Capacity-weighted cycle count (the bus estimates SoH from it). */
   cycles: number;
   cellCount: number;
-  maxCellMv: Located;
-  minCellMv: Located;
+  maxCellMv: LocatedCell;
+  minCellMv: LocatedCell;
   maxTemperatureC: Located;
   minTemperatureC: Located;
   maxMosfetTemperatureC: Located;
@@ -93,8 +100,15 @@ export interface BankResult {
   members: string[];
   /** Packs left out, each with why. */
   excluded: Array<{ name: string; why: string }>;
-  /** The bank's limits in normal mode; null otherwise. */
+  /**
+   * The bank's limits over its members in normal mode; otherwise the last known ones over every
+   * pack with data (the bus stops both directions in stale and fault, but keeps CVL, SoC, alarms).
+   */
   output: ControlOutput | null;
+  /** When the oldest data the output rests on arrived; null without data. */
+  dataAtMs: number | null;
+  /** Packs whose data contradicts the others' (named in the reason): the chart faults them. */
+  disagreeing: string[];
   /** Over the packs with data (the last known ones in stale and fault modes); null without any. */
   measurements: BankMeasurements | null;
 }
@@ -117,20 +131,26 @@ export function snapshotAtBankScale(snapshot: BmsSnapshot, chargeShare: number, 
 }
 
 /**
- * The shares pack `name` would have in each direction with the given pack views (itself counted
- * in a direction even with that MOSFET open, so its OCP candidate is ready when it closes).
+ * The shares pack `name` would have in each direction with the given pack views: itself counted
+ * in a direction even with that MOSFET open (so its OCP candidate is ready when it closes), and a
+ * pack not heard from yet counted as one like itself (the bank sends nothing before every pack
+ * has answered, so its limits start from the whole bank, not from one pack carrying it all).
  */
 export function sharesOf(name: string, packs: readonly PackView[], copies: number): { charge: number; discharge: number } {
+  const self = packs.find((p) => p.name === name);
   const share = (on: (s: BmsSnapshot) => boolean): number => {
-    const sharing = packs.filter((p) => p.snapshot !== null && (p.name === name || (p.state === 'connected' && on(p.snapshot))));
-    const shares = currentShares(sharing.map(sharingPack), copies);
+    const sharing = packs.flatMap((p): Array<{ name: string; pack: SharingPack }> => {
+      if (p.name === name || (p.state === 'connected' && p.snapshot !== null && on(p.snapshot))) return [{ name: p.name, pack: sharingPack(p) }];
+      if (p.state === 'idle' && self !== undefined) return [{ name: p.name, pack: { ...sharingPack(self), internalResistanceMohm: p.internalResistanceMohm } }];
+      return [];
+    });
     const i = sharing.findIndex((p) => p.name === name);
-    return i < 0 ? 1 / copies : shares[i];
+    return i < 0 ? 1 / copies : currentShares(sharing.map((p) => p.pack), copies)[i];
   };
   return { charge: share(chargeMosfetOn), discharge: share(dischargeMosfetOn) };
 }
 
-function sharingPack(p: PackView): { capacityAh: number; internalResistanceMohm: number | null } {
+function sharingPack(p: PackView): SharingPack {
   return { capacityAh: p.snapshot?.settings.capacityAh ?? 0, internalResistanceMohm: p.internalResistanceMohm };
 }
 
@@ -138,13 +158,16 @@ export function combineBank(packs: readonly PackView[], o: BankOptions): BankRes
   const single = packs.length === 1;
   const named = (name: string, text: string): string => (single ? text : `pack ${name}: ${text}`);
   const withData = packs.filter((p) => p.snapshot !== null);
-  const measurements = withData.length > 0 ? measure(withData, o.copies) : null;
-  const stopped = (mode: BankMode, reason: string, members: string[] = [], excluded: BankResult['excluded'] = []): BankResult => ({
+  const measurements = withData.length > 0 ? measure(withData, o.copies, packs) : null;
+  const known = withData.filter((p) => p.output !== null);
+  const stopped = (mode: BankMode, reason: string, disagreeing: string[] = []): BankResult => ({
     mode,
     reason,
-    members,
-    excluded,
-    output: null,
+    members: [],
+    excluded: [],
+    output: known.length > 0 ? combineOutputs(known, o, single) : null,
+    dataAtMs: oldest(known),
+    disagreeing,
     measurements,
   });
 
@@ -164,7 +187,7 @@ export function combineBank(packs: readonly PackView[], o: BankOptions): BankRes
   const excluded = lost.map((p) => ({ name: p.name, why: lostWhy(p) }));
 
   const problems = disagreements(members, o.maxPackVoltageSpreadMv);
-  if (problems.length > 0) return stopped('fault', problems.join('; '), members.map((p) => p.name), excluded);
+  if (problems.length > 0) return stopped('fault', problems.map((p) => p.text).join('; '), [...new Set(problems.flatMap((p) => p.packs))]);
 
   const output = combineOutputs(members, o, single);
   let reason: string | null = null;
@@ -173,14 +196,28 @@ export function combineBank(packs: readonly PackView[], o: BankOptions): BankRes
     output.warnings = { ...output.warnings, communication: true };
     reason = `degraded: ${excluded.map((e) => `pack ${e.name} left out (${e.why})`).join(', ')}`;
   }
-  return { mode: 'normal', reason, members: members.map((p) => p.name), excluded, output, measurements };
+  return {
+    mode: 'normal',
+    reason,
+    members: members.map((p) => p.name),
+    excluded,
+    output,
+    dataAtMs: oldest(members),
+    disagreeing: [],
+    measurements: measure(members, o.copies, packs),
+  };
+}
+
+function oldest(packs: readonly PackView[]): number | null {
+  const times = packs.flatMap((p) => (p.snapshotAtMs === null ? [] : [p.snapshotAtMs]));
+  return times.length === 0 ? null : Math.min(...times);
 }
 
 type Member = PackView & { snapshot: BmsSnapshot; output: ControlOutput };
 
 /** Cross-pack checks: never average two packs that cannot both be right. */
-function disagreements(members: readonly PackView[], maxSpreadMv: number): string[] {
-  const problems: string[] = [];
+function disagreements(members: readonly PackView[], maxSpreadMv: number): Array<{ text: string; packs: string[] }> {
+  const problems: Array<{ text: string; packs: string[] }> = [];
   const counts = new Map<number, number>();
   for (const p of members) counts.set(p.snapshot!.cellsMv.length, (counts.get(p.snapshot!.cellsMv.length) ?? 0) + 1);
   if (counts.size > 1) {
@@ -189,7 +226,7 @@ function disagreements(members: readonly PackView[], maxSpreadMv: number): strin
     const bankCount = [...counts].reduce((best, c) => (c[1] > best[1] ? c : best), [first, counts.get(first)!])[0];
     for (const p of members) {
       const n = p.snapshot!.cellsMv.length;
-      if (n !== bankCount) problems.push(`pack ${p.name}: ${n} cells, the bank's other packs have ${bankCount}`);
+      if (n !== bankCount) problems.push({ text: `pack ${p.name}: ${n} cells, the bank's other packs have ${bankCount}`, packs: [p.name] });
     }
     // Their voltages cannot be compared either.
     return problems;
@@ -202,9 +239,10 @@ function disagreements(members: readonly PackView[], maxSpreadMv: number): strin
     const low = onBus.reduce((a, b) => (b.snapshot!.packMv < a.snapshot!.packMv ? b : a));
     const spread = high.snapshot!.packMv - low.snapshot!.packMv;
     if (spread > maxSpreadMv) {
-      problems.push(
-        `pack voltages disagree on one bus: pack ${high.name} ${volts(high.snapshot!.packMv)}, pack ${low.name} ${volts(low.snapshot!.packMv)} (${spread} mV apart, at most ${maxSpreadMv} mV believable)`,
-      );
+      problems.push({
+        text: `pack voltages disagree on one bus: pack ${high.name} ${volts(high.snapshot!.packMv)}, pack ${low.name} ${volts(low.snapshot!.packMv)} (${spread} mV apart, at most ${maxSpreadMv} mV believable)`,
+        packs: [high.name, low.name],
+      });
     }
   }
   return problems;
@@ -315,23 +353,28 @@ function union(sets: readonly AlarmSet[]): AlarmSet {
   return out;
 }
 
-function measure(packs: readonly PackView[], copies: number): BankMeasurements {
+/** Over `packs` (with data); `all` fixes each pack's place in the bank's cell numbering. */
+function measure(packs: readonly PackView[], copies: number, all: readonly PackView[]): BankMeasurements {
   const withData = packs as ReadonlyArray<PackView & { snapshot: BmsSnapshot }>;
   const weights = capacityWeights(withData);
-  const cells = withData.flatMap((p) => p.snapshot.cellsMv.map((mv, i): Located => ({ value: mv, pack: p.name, cell: i + 1 })));
+  const cellCount = withData[0].snapshot.cellsMv.length;
+  const cells = withData.flatMap((p) => {
+    const place = all.findIndex((q) => q.name === p.name);
+    return p.snapshot.cellsMv.map((mv, i): LocatedCell => ({ value: mv, pack: p.name, cell: i + 1, number: place * cellCount + i + 1 }));
+  });
   const temps = withData.flatMap((p): Located[] => [
     { value: p.snapshot.t1TempC, pack: p.name },
     { value: p.snapshot.t2TempC, pack: p.name },
   ]);
-  const highest = (list: Located[]) => list.reduce((a, b) => (b.value > a.value ? b : a));
-  const lowest = (list: Located[]) => list.reduce((a, b) => (b.value < a.value ? b : a));
+  const highest = <T extends Located>(list: T[]) => list.reduce((a, b) => (b.value > a.value ? b : a));
+  const lowest = <T extends Located>(list: T[]) => list.reduce((a, b) => (b.value < a.value ? b : a));
   return {
     voltageMv: withData.reduce((sum, p) => sum + p.snapshot.packMv, 0) / withData.length,
     currentMa: withData.reduce((sum, p) => sum + p.snapshot.currentMa, 0) * copies,
     capacityAh: withData.reduce((sum, p) => sum + p.snapshot.settings.capacityAh, 0) * copies,
     socPct: withData.reduce((sum, p, i) => sum + p.snapshot.socPct * weights[i], 0),
     cycles: withData.reduce((sum, p, i) => sum + p.snapshot.cycles * weights[i], 0),
-    cellCount: withData[0].snapshot.cellsMv.length,
+    cellCount,
     maxCellMv: highest(cells),
     minCellMv: lowest(cells),
     maxTemperatureC: highest(temps),
@@ -353,14 +396,21 @@ export function stepPack(
   copies: number,
   nowMs: number,
   settings: ControlSettings,
+  commands?: Commands,
 ): { state: ControlState; output: ControlOutput } {
   const others = packs.filter((p) => p.name !== name);
   const self = packs.find((p) => p.name === name);
   const view: PackView[] = [...others, { ...(self ?? emptyView(name)), snapshot, state: 'connected' }];
   const shares = sharesOf(name, view, copies);
-  return stepControl(state, snapshotAtBankScale(snapshot, shares.charge, shares.discharge), nowMs, settings);
+  return stepControl(state, snapshotAtBankScale(snapshot, shares.charge, shares.discharge), nowMs, settings, commands);
 }
 
 function emptyView(name: string): PackView {
-  return { name, state: 'idle', faultCause: null, faultReason: null, snapshot: null, output: null, internalResistanceMohm: null };
+  return { name, state: 'idle', faultCause: null, faultReason: null, snapshot: null, snapshotAtMs: null, output: null, internalResistanceMohm: null };
+}
+
+/** One pack's snapshot as bank measurements (what the bus shows for a single pack). */
+export function measurementsOf(snapshot: BmsSnapshot, name = '1'): BankMeasurements {
+  const view: PackView = { ...emptyView(name), state: 'connected', snapshot };
+  return measure([view], 1, [view]);
 }

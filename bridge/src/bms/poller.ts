@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import { backoffDelayMs, type Clock } from '../clock';
-import type { BridgeConfig } from '../config/schema';
+import type { BridgeConfig, PackConfig } from '../config/schema';
 import { buildReadAllRequest, decodeResponse, JkFramer, type JkErrorCode, type JkFramerOutput } from '../protocol/jk';
 import type { BmsSnapshot, JkTemperatureCoding } from '../protocol/jk/snapshot';
 import { TransportError, type ByteLink } from '../transport/types';
@@ -50,9 +50,9 @@ export interface PollerStats {
 
 export type LogFn = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
-/** The poller's options for a validated config (the fast-poll schedule watches the control stops). */
-export function pollerOptionsFor(config: Pick<BridgeConfig, 'bms' | 'control' | 'battery'>): PollerOptions {
-  return { ...config.bms, fastPoll: fastPollSettings(config) };
+/** One pack's poller options in a validated config (the fast-poll schedule watches the control stops). */
+export function pollerOptionsFor(config: Pick<BridgeConfig, 'bms' | 'control' | 'battery'>, pack: PackConfig): PollerOptions {
+  return { ...pack, fastPoll: fastPollSettings(config) };
 }
 
 export class BmsPoller {

@@ -171,7 +171,7 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
 }
 
 /** Every pack with its overrides over the bms section; one pack named "1" for a single `link`. */
-function resolvePacks(bms: BridgeConfig['bms']): PackConfig[] {
+export function resolvePacks(bms: BridgeConfig['bms']): PackConfig[] {
   const base = {
     baudRate: bms.baudRate,
     pollIntervalMs: bms.pollIntervalMs,

@@ -54,6 +54,28 @@ const JK_ALARM_MAP: Record<JkAlarmName, { kind: AlarmKind; severity: Severity }>
   protection309B: { kind: 'systemError', severity: 'alarm' },
 };
 
+/** The kinds only a one-direction JK protection trip raises (severity 'directional' above). */
+const DIRECTIONAL_KINDS: ReadonlySet<AlarmKind> = new Set(
+  Object.values(JK_ALARM_MAP)
+    .filter((m) => m.severity === 'directional')
+    .map((m) => m.kind),
+);
+
+/**
+ * The policy's alarm sets (one-direction trips at the warning level) with those trips moved to
+ * the alarm level when the inverter wants protections there (config can.bmsProtections).
+ */
+export function placeProtections(sets: { alarms: AlarmSet; warnings: AlarmSet }, level: ProtectionLevel): { alarms: AlarmSet; warnings: AlarmSet } {
+  if (level === 'warning') return { alarms: sets.alarms, warnings: sets.warnings };
+  const alarms: AlarmSet = { ...sets.alarms };
+  const warnings: AlarmSet = {};
+  for (const [kind, on] of Object.entries(sets.warnings) as [AlarmKind, boolean][]) {
+    if (on && DIRECTIONAL_KINDS.has(kind)) alarms[kind] = true;
+    else warnings[kind] = on;
+  }
+  return { alarms, warnings };
+}
+
 export function mapJkAlarms(
   snapshot: Pick<BmsSnapshot, 'alarms'>,
   directionalAs: ProtectionLevel = 'warning',

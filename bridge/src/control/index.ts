@@ -1,5 +1,5 @@
 /** Pure charge control: settings, limit tables, the policy step and the JK alarm mapping. */
-export { mapJkAlarms, type ProtectionLevel } from './alarms';
+export { mapJkAlarms, placeProtections, type ProtectionLevel } from './alarms';
 export {
   batteryPolicyKey,
   dischargeVoltageMv,

@@ -68,18 +68,18 @@ function packStopVoltageMv(packMv: number, dvlMv: number, cellCount: number, top
  * never below the last known pack voltage, so no inverter discharges the pack towards it (SMA
  * §5.2, YamBMS #46 §10.6). Never 0 (Victron reads 0 as over-voltage, §10.4).
  */
-export function stoppedChargeVoltageV(snapshot: BmsSnapshot, settings: ControlSettings, output: ControlOutput): number {
+export function stoppedChargeVoltageV(
+  battery: { packMv: number; cellCount: number },
+  settings: ControlSettings,
+  output: ControlOutput,
+): number {
+  const { packMv, cellCount } = battery;
+  const topMv = maxChargeVoltageV(settings, cellCount) * 1000 - settings.voltage.dropOffsetPackMv;
   const chosenV =
     settings.stop.chargeVoltage === 'pack'
-      ? packStopVoltageMv(
-          snapshot.packMv,
-          output.dischargeVoltageV * 1000,
-          snapshot.cellsMv.length,
-          maxChargeVoltageV(settings, snapshot.cellsMv.length) * 1000 - settings.voltage.dropOffsetPackMv,
-          settings,
-        ) / 1000
+      ? packStopVoltageMv(packMv, output.dischargeVoltageV * 1000, cellCount, topMv, settings) / 1000
       : output.chargeVoltageV;
-  return Math.max(chosenV, snapshot.packMv / 1000);
+  return Math.max(chosenV, packMv / 1000);
 }
 
 export function createControlState(): ControlState {

@@ -11,8 +11,8 @@ import { isTransportError, type ByteLink, type CanBus } from '../transport/types
 
 /** Events the actors send to the chart. */
 export type IoEvent =
-  | { type: 'BMS.SNAPSHOT'; snapshot: BmsSnapshot; atMs: number }
-  | { type: 'BMS.IMPLAUSIBLE'; problems: string[]; atMs: number }
+  | { type: 'BMS.SNAPSHOT'; pack: string; snapshot: BmsSnapshot; atMs: number }
+  | { type: 'BMS.IMPLAUSIBLE'; pack: string; problems: string[]; atMs: number }
   | { type: 'CAN.UP' }
   | { type: 'CAN.DOWN'; error: string }
   | { type: 'INVERTER.FRAME'; frame: CanFrame };
@@ -25,6 +25,8 @@ export type IoEvent =
 export type CanLinkCommand = { type: 'TRANSMIT'; frames: CanFrame[]; key?: string };
 
 export interface BmsPollerInput {
+  /** The pack this poller reads; its events carry the name. */
+  pack: string;
   link: ByteLink;
   options: PollerOptions;
   clock: Clock;
@@ -36,8 +38,9 @@ export const bmsPollerActor = fromCallback<{ type: 'NONE' }, BmsPollerInput>(({ 
     input.link,
     input.options,
     (event) => {
-      if (event.type === 'snapshot') sendBack({ type: 'BMS.SNAPSHOT', snapshot: event.snapshot, atMs: event.atMs } satisfies IoEvent);
-      else if (event.type === 'implausible') sendBack({ type: 'BMS.IMPLAUSIBLE', problems: event.problems, atMs: event.atMs } satisfies IoEvent);
+      const pack = input.pack;
+      if (event.type === 'snapshot') sendBack({ type: 'BMS.SNAPSHOT', pack, snapshot: event.snapshot, atMs: event.atMs } satisfies IoEvent);
+      else if (event.type === 'implausible') sendBack({ type: 'BMS.IMPLAUSIBLE', pack, problems: event.problems, atMs: event.atMs } satisfies IoEvent);
       // link-up/down and missed polls are logged by the poller; the chart judges by data age only.
     },
     input.clock,

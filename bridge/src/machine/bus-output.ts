@@ -8,16 +8,17 @@
  * process stopped for 10 s (SIGSTOP, a swapping Pi, a long GC) runs its expired timers in any
  * order on waking, and the periodic send must not go out with limits from before the stall
  * (issue 10, bug 5). Data older than `staleAfterMs` makes a normal set a stale one.
+ * The measurements are the bank's (bank/bank.ts): one pack's own, or several packs' together.
  * A Pylon HV inverter that asked the battery to sleep (0x8200) gets the stopped set too, with
  * basic status "sleep": a sleep request only ever makes the bridge more conservative (issue 13).
  * Pure: the chart calls it from its transmit actions.
  */
 import type { RunnableConfig } from '../config/schema';
-import { CHEMISTRY_PRESETS, mapJkAlarms, stoppedChargeVoltageV, type BatteryPolicy, type ControlOutput } from '../control';
+import { CHEMISTRY_PRESETS, placeProtections, resolveControlSettings, stoppedChargeVoltageV, type BatteryPolicy, type ControlOutput } from '../control';
 import { PROFILES, createPylonHvCodec, pylonHvVariant, type ProfileCodec } from '../protocol/can';
-import type { BatteryState, CellExtremes } from '../protocol/can/battery-state';
+import type { BatteryState } from '../protocol/can/battery-state';
 import type { CanFrame } from '../protocol/can/frame';
-import type { BmsSnapshot } from '../protocol/jk/snapshot';
+import type { BankMeasurements } from '../bank/bank';
 
 export type BusMode = 'none' | 'normal' | 'stale' | 'fault';
 
@@ -32,16 +33,16 @@ export interface TransmittedLimits {
 
 export interface BusInputs {
   busMode: BusMode;
-  snapshot: BmsSnapshot | null;
-  /** When the snapshot arrived, and now, on the same (monotonic) clock. */
+  measurements: BankMeasurements | null;
+  /** When the (oldest) data behind the output arrived, and now, on the same (monotonic) clock. */
   snapshotAtMs: number | null;
   nowMs: number;
   output: ControlOutput | null;
-  /** The settings the output was computed with (set together with it). */
-  policy: BatteryPolicy | null;
   config: RunnableConfig;
   /** Pylon HV: the inverter asked the battery to sleep. */
   sleeping?: boolean;
+  /** The chemistry and settings the output came from (the first pack's, control/battery-policy.ts). */
+  policy?: BatteryPolicy | null;
 }
 
 /** The codec of the configured profile, with its Pylon HV variant. */
@@ -55,11 +56,11 @@ export function broadcasts(config: RunnableConfig): boolean {
 }
 
 export function busFrames(inputs: BusInputs): { frames: CanFrame[]; limits: TransmittedLimits; state: BatteryState } | null {
-  const { busMode, snapshot, snapshotAtMs, nowMs, output, policy, config } = inputs;
-  if (busMode === 'none' || snapshot === null || output === null || policy === null) return null;
+  const { busMode, measurements, snapshotAtMs, nowMs, output, config } = inputs;
+  if (busMode === 'none' || measurements === null || output === null) return null;
   const tooOld = snapshotAtMs === null || nowMs - snapshotAtMs >= config.state.staleAfterMs;
   const mode = busMode === 'normal' && tooOld ? 'stale' : busMode;
-  const state = batteryStateFor(mode, snapshot, output, policy, config, inputs.sleeping === true);
+  const state = batteryStateFor(mode, measurements, output, config, inputs.sleeping === true, inputs.policy ?? null);
   return {
     frames: profileCodec(config).encode(state),
     state,
@@ -91,15 +92,17 @@ export function isDecrease(next: TransmittedLimits, last: TransmittedLimits): bo
 
 export function batteryStateFor(
   mode: Exclude<BusMode, 'none'>,
-  snapshot: BmsSnapshot,
+  m: BankMeasurements,
   output: ControlOutput,
-  policy: BatteryPolicy,
   config: RunnableConfig,
   sleeping = false,
+  policy: BatteryPolicy | null = null,
 ): BatteryState {
   const identity = config.can.identity;
   const codec = profileCodec(config);
   const dvlWindow = codec.limitWindows?.dischargeVoltageV;
+  // The settings the output came from (the chemistry's preset where the config leaves points open).
+  const settings = policy?.settings ?? resolveControlSettings(config.control, CHEMISTRY_PRESETS.lifepo4);
   const measured: BatteryState = {
     chargeVoltageV: output.chargeVoltageV,
     chargeCurrentLimitA: output.chargeCurrentLimitA,
@@ -110,35 +113,44 @@ export function batteryStateFor(
     socPct: output.socPct,
     // JK reports no SoH; estimate it from cycles as Uksa007 does (field-survey.md §2C:
     // 100 · (1 − cycles / 6000)), never below 0.
-    sohPct: Math.max(0, Math.round(100 * (1 - snapshot.cycles / 6000))),
+    sohPct: Math.max(0, Math.round(100 * (1 - m.cycles / 6000))),
     socHiResPct: output.socPct,
-    voltageV: snapshot.packMv / 1000,
-    currentA: snapshot.currentMa / 1000,
+    voltageV: m.voltageMv / 1000,
+    currentA: m.currentMa / 1000,
     // 0x356 temperature = the warmer battery sensor (spec §11); the MOSFET sensor is not a cell.
-    temperatureC: Math.max(snapshot.t1TempC, snapshot.t2TempC),
+    temperatureC: m.maxTemperatureC.value,
     // Where a one-direction protection trip goes is the inverter's choice (control/alarms.ts).
-    ...mapJkAlarms(snapshot, config.can.bmsProtections ?? codec.bmsProtections),
+    ...placeProtections({ alarms: output.alarms, warnings: output.warnings }, config.can.bmsProtections ?? codec.bmsProtections),
     requests: output.requests,
     identity: {
-      manufacturer: identity.manufacturer ?? codec.defaultManufacturer,
+      manufacturer: identity.manufacturer ?? PROFILES[config.can.profile].defaultManufacturer,
       moduleCount: identity.moduleCount,
-      capacityAh: identity.capacityAh ?? snapshot.settings.capacityAh,
+      capacityAh: identity.capacityAh ?? m.capacityAh,
       firmwareMajor: identity.firmwareMajor,
       firmwareMinor: identity.firmwareMinor,
     },
-    cells: cellExtremes(snapshot),
-    // The chemistry's nominal cell voltage × cells (Pylon HV 0x7320, Goodwe module count), 0x4250 cycles.
+    // Cells numbered through the bank, pack by pack (one pack: its own numbers).
+    cells: {
+      minCellMv: m.minCellMv.value,
+      maxCellMv: m.maxCellMv.value,
+      minCellNumber: m.minCellMv.number,
+      maxCellNumber: m.maxCellMv.number,
+      minTemperatureC: m.minTemperatureC.value,
+      maxTemperatureC: m.maxTemperatureC.value,
+    },
+    // The chemistry's nominal cell voltage × cells (Pylon HV 0x7320, Goodwe module count) and
+    // 0x4250 cycles (a bank's are capacity-weighted, so rounded).
     pack: {
-      cellCount: snapshot.cellsMv.length,
-      cycles: snapshot.cycles,
-      nominalVoltageV: (snapshot.cellsMv.length * CHEMISTRY_PRESETS[policy.chemistry ?? 'lifepo4'].nominalCellMv) / 1000,
+      cellCount: m.cellCount,
+      cycles: Math.round(m.cycles),
+      nominalVoltageV: (m.cellCount * CHEMISTRY_PRESETS[policy?.chemistry ?? 'lifepo4'].nominalCellMv) / 1000,
     },
   };
   if (mode === 'normal' && !sleeping) return measured;
 
   const stopped = {
     ...measured,
-    chargeVoltageV: stoppedChargeVoltageV(snapshot, policy.settings, output),
+    chargeVoltageV: stoppedChargeVoltageV({ packMv: m.voltageMv, cellCount: m.cellCount }, settings, output),
     chargeCurrentLimitA: config.control.stop.currentA,
     dischargeCurrentLimitA: config.control.stop.currentA,
     requests: { chargeEnable: false, dischargeEnable: false, forceChargeI: false, forceChargeII: false, fullCharge: false },
@@ -149,22 +161,4 @@ export function batteryStateFor(
     return { ...stopped, warnings: { ...measured.warnings, communication: true } };
   }
   return { ...stopped, alarms: { ...measured.alarms, systemError: true } };
-}
-
-function cellExtremes(snapshot: BmsSnapshot): CellExtremes {
-  const cells = snapshot.cellsMv;
-  let min = 0;
-  let max = 0;
-  cells.forEach((mv, i) => {
-    if (mv < cells[min]) min = i;
-    if (mv > cells[max]) max = i;
-  });
-  return {
-    minCellMv: cells[min] ?? 0,
-    maxCellMv: cells[max] ?? 0,
-    minCellNumber: min + 1,
-    maxCellNumber: max + 1,
-    minTemperatureC: Math.min(snapshot.t1TempC, snapshot.t2TempC),
-    maxTemperatureC: Math.max(snapshot.t1TempC, snapshot.t2TempC),
-  };
 }

@@ -95,14 +95,14 @@ export function regionStates(value: unknown): BridgeStatus['states'] {
 }
 
 export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: number): BridgeStatus {
-  const { config, snapshot, output, policy, busMode } = context;
-  // The loader fills bms.packs; a config from the schema alone has none, and its one pack is "1".
-  const packs = snapshot === null ? [] : [packStatus('pack1', config.bms.packs?.[0]?.name ?? '1', snapshot)];
+  const { config, measurements, output, busMode } = context;
+  // Topic and object ids by position (names may hold any character), the configured name shown.
+  const packs = context.packs.flatMap((p, i) => (p.snapshot === null ? [] : [packStatus(`pack${i + 1}`, p.name, p.snapshot)]));
   let limits: LimitsStatus | null = null;
   let alarms: string[] = [];
   let warnings: string[] = [];
-  if (busMode !== 'none' && snapshot !== null && output !== null && policy !== null) {
-    const state = batteryStateFor(busMode, snapshot, output, policy, config, context.hv.sleeping);
+  if (busMode !== 'none' && measurements !== null && output !== null) {
+    const state = batteryStateFor(busMode, measurements, output, config, context.hv.sleeping, context.policy);
     const stopped = busMode === 'stale' ? 'BMS data stale' : busMode === 'fault' ? `fault: ${context.faultReason ?? 'unknown'}` : 'asleep at the inverter\'s request';
     limits = {
       chargeVoltageV: round(state.chargeVoltageV, 3),
@@ -125,7 +125,8 @@ export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: numb
   if (context.faultReason === NO_VALID_DATA && context.snapshotAtMs !== null)
     faults.push(`${NO_VALID_DATA} for ${Math.round((nowMs - context.snapshotAtMs) / 1000)} s`);
   else if (context.faultReason !== null) faults.push(context.faultReason);
-  if (snapshot !== null) {
+  for (const { snapshot } of context.packs) {
+    if (snapshot === null) continue;
     for (const name of config.bms.faultOnAlarms) if (hasAlarm(snapshot, name) && !context.faultReason?.includes(name)) faults.push(`BMS protection: ${name}`);
   }
   return {

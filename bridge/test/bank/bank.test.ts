@@ -47,6 +47,7 @@ function bank(specs: PackSpec[], copies = 1, s: ControlSettings = settings): Pac
     faultCause: p.faultCause ?? null,
     faultReason: p.faultReason ?? null,
     snapshot: p.state === 'idle' ? null : snapshot(p),
+    snapshotAtMs: p.state === 'idle' ? null : 0,
     output: null,
     internalResistanceMohm: p.resistanceMohm ?? null,
   }));
@@ -224,8 +225,9 @@ describe('packs without fresh data', () => {
   it('stop (default): one stale pack puts the whole bank to stale, naming the pack', () => {
     const result = combineBank(bank(specs('stale')), options());
     expect(result.mode).toBe('stale');
-    expect(result.output).toBeNull();
     expect(result.reason).toBe('pack B: no fresh data');
+    // The last known output stays (CVL, SoC, alarms for the stopped frames); the bus zeroes the currents.
+    expect(result.output).not.toBeNull();
   });
 
   it('degrade: a stale pack is left out, the limits scale to the packs left, with a communication warning', () => {
@@ -273,6 +275,7 @@ describe('packs that disagree are a fault naming the pack, never averaged', () =
     const result = combineBank(bank([{ name: 'A' }, { name: 'B', cellsMv: Array(15).fill(3300) }, { name: 'C' }]), options());
     expect(result.mode).toBe('fault');
     expect(result.reason).toBe("pack B: 15 cells, the bank's other packs have 16");
+    expect(result.disagreeing).toEqual(['B']);
   });
 
   it('pack voltages further apart than a cable drop', () => {
@@ -281,6 +284,7 @@ describe('packs that disagree are a fault naming the pack, never averaged', () =
     expect(result.reason).toBe(
       'pack voltages disagree on one bus: pack A 52.80 V, pack B 51.20 V (1600 mV apart, at most 1000 mV believable)',
     );
+    expect(result.disagreeing).toEqual(['A', 'B']);
   });
 
   it('but a pack with an open MOSFET may sit at its own voltage', () => {
@@ -301,8 +305,9 @@ describe('bank measurements', () => {
     expect(m.currentMa).toBe(6_000);
     expect(m.capacityAh).toBe(400);
     expect(m.socPct).toBeCloseTo(60, 12);
-    expect(m.maxCellMv).toEqual({ value: 3420, pack: 'A', cell: 6 });
-    expect(m.minCellMv).toEqual({ value: 3250, pack: 'B', cell: 6 });
+    expect(m.maxCellMv).toEqual({ value: 3420, pack: 'A', cell: 6, number: 6 });
+    // Pack B's cells are numbered after pack A's 16.
+    expect(m.minCellMv).toEqual({ value: 3250, pack: 'B', cell: 6, number: 22 });
     expect(m.maxTemperatureC).toEqual({ value: 31, pack: 'B' });
     expect(m.minTemperatureC).toEqual({ value: 8, pack: 'B' });
     expect(m.voltageMv).toBe((views[0].snapshot!.packMv + views[1].snapshot!.packMv) / 2);

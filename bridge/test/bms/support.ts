@@ -7,6 +7,7 @@ import pino from 'pino';
 import { BmsPoller, pollerOptionsFor, type LogFn, type PollerEvent, type PollerOptions } from '../../src/bms/poller';
 import type { PlausibilityLimits } from '../../src/bms/plausibility';
 import { systemClock } from '../../src/clock';
+import { resolvePacks } from '../../src/config/load';
 import { bridgeConfigSchema } from '../../src/config/schema';
 import type { ByteLink } from '../../src/transport/types';
 import { bytesOf, vector } from '../protocol/jk/helpers';
@@ -31,7 +32,8 @@ export type PollerOverrides = Partial<Omit<PollerOptions, 'plausibility' | 'fast
  * after 1000 ms doubling up to 8000 ms, and no fast polling unless a test asks for it.
  */
 export function pollerOptions(overrides: PollerOverrides = {}): PollerOptions {
-  const bms = pollerOptionsFor(bridgeConfigSchema.parse({}));
+  const config = bridgeConfigSchema.parse({ bms: { link: '/dev/ttyUSB0' } });
+  const bms = pollerOptionsFor(config, resolvePacks(config.bms)[0]);
   return {
     ...bms,
     pollIntervalMs: 1000,

@@ -14,7 +14,7 @@ describe('bms region: idle', () => {
 
   it('implausible data before any valid snapshot keeps it idle and silent', () => {
     const h = startHarness();
-    h.actor.send({ type: 'BMS.IMPLAUSIBLE', problems: ['cell 3 at 0 mV'], atMs: 0 });
+    h.actor.send({ type: 'BMS.IMPLAUSIBLE', pack: '1', problems: ['cell 3 at 0 mV'], atMs: 0 });
     h.advance(2000);
     expect(h.state('bms')).toBe('idle');
     expect(h.sent).toHaveLength(0);
@@ -86,7 +86,7 @@ describe('bms region: connected', () => {
   it('goes to fault on implausible data', () => {
     const h = startHarness();
     h.snapshot(healthy);
-    h.actor.send({ type: 'BMS.IMPLAUSIBLE', problems: ['expected 16 cells, BMS reports 15'], atMs: 100 });
+    h.actor.send({ type: 'BMS.IMPLAUSIBLE', pack: '1', problems: ['expected 16 cells, BMS reports 15'], atMs: 100 });
     expect(h.state('bms')).toEqual({ fault: 'transmitting' });
     expect(h.actor.getSnapshot().context.faultReason).toBe('implausible BMS data: expected 16 cells, BMS reports 15');
     expect(h.last().decoded.chargeCurrentLimitA).toBe(0);
@@ -184,7 +184,7 @@ describe('bms region: stale and fault', () => {
     h.snapshot(healthy);
     h.snapshot(healthy);
     expect(h.state('bms')).toEqual({ fault: 'transmitting' });
-    h.actor.send({ type: 'BMS.IMPLAUSIBLE', problems: ['pack voltage'], atMs: h.clock.now() }); // resets too
+    h.actor.send({ type: 'BMS.IMPLAUSIBLE', pack: '1', problems: ['pack voltage'], atMs: h.clock.now() }); // resets too
     h.snapshot(healthy);
     h.snapshot(healthy);
     expect(h.state('bms')).toEqual({ fault: 'transmitting' });

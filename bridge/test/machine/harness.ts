@@ -4,6 +4,7 @@
  */
 import pino from 'pino';
 import { createActor, fromCallback, SimulatedClock } from 'xstate';
+import { resolvePacks } from '../../src/config/load';
 import { bridgeConfigSchema, type BridgeConfigInput, type RunnableConfig } from '../../src/config/schema';
 import { bridgeMachine } from '../../src/machine/bridge-machine';
 import type { BmsPollerInput, CanLinkCommand, CanLinkInput } from '../../src/machine/actors';
@@ -33,7 +34,8 @@ export function testConfig(overrides: BridgeConfigInput = {}): RunnableConfig {
       merged[section] = typeof value === 'object' ? { ...(merged[section] as object), ...(value as object) } : value;
     }
   }
-  return bridgeConfigSchema.parse(merged) as RunnableConfig;
+  const parsed = bridgeConfigSchema.parse(merged);
+  return { ...parsed, bms: { ...parsed.bms, packs: resolvePacks(parsed.bms) } } as RunnableConfig;
 }
 
 export function startHarness(overrides: BridgeConfigInput = {}, options: { canOpens?: boolean } = {}) {
@@ -90,8 +92,16 @@ export function startHarness(overrides: BridgeConfigInput = {}, options: { canOp
     advance(ms: number): void {
       for (let left = ms; left > 0; left -= 50) clock.increment(Math.min(50, left));
     },
-    snapshot(s: BmsSnapshot): void {
-      actor.send({ type: 'BMS.SNAPSHOT', snapshot: s, atMs: clock.now() });
+    /** A valid snapshot from a pack (the first configured one unless named). */
+    snapshot(s: BmsSnapshot, pack = config.bms.packs[0].name): void {
+      actor.send({ type: 'BMS.SNAPSHOT', pack, snapshot: s, atMs: clock.now() });
+    },
+    /** Every named pack answers with its snapshot every pollIntervalMs while advancing. */
+    feedPacks(byPack: Record<string, BmsSnapshot>, ms: number): void {
+      for (let left = ms; left > 0; left -= config.bms.pollIntervalMs) {
+        for (const [pack, s] of Object.entries(byPack)) harness.snapshot(s, pack);
+        harness.advance(Math.min(config.bms.pollIntervalMs, left));
+      }
     },
     /** Sends a valid snapshot every pollIntervalMs while advancing. */
     feed(s: BmsSnapshot, ms: number): void {

@@ -31,7 +31,9 @@ describe('status line', () => {
     h.advance(3500); // stale
     h.feed(healthy, 60_000); // back: 30 s hold, then a 10-s ramp to 50 A, then tracking
     const connected = /^bms connected\/fresh · inverter unknown · can link\/up · CVL 55\.2 V \(bulk \(3\.450 V\/cell\)\) · /;
+    // The reporter subscribes after the start: its first line is the state before the first data.
     expect(records.map((r) => r.msg)).toEqual([
+      'bms idle · inverter unknown · can link/up',
       expect.stringMatching(connected),
       'bms stale · inverter unknown · can link/up · CCL 0 A, DCL 0 A, charge/discharge disabled · last valid data 3 s ago',
       expect.stringMatching(/CCL 0\.0 A \(recovery hold, 30 s left \(target 50 A: configured maximum\)\) · DCL 0\.0 A \(recovery hold, 30 s left/),
@@ -48,6 +50,7 @@ describe('status line', () => {
     h.snapshot(healthy);
     h.advance(3000 + 5000 + 10_000); // stale, fault, silent
     expect(records.map((r) => r.msg)).toEqual([
+      'bms idle · inverter unknown · can link/up',
       expect.stringMatching(/^bms connected\/fresh .* DCL 60\.0 A \(configured maximum\)$/),
       expect.stringMatching(/^bms stale .* last valid data 3 s ago$/),
       expect.stringMatching(/^bms fault\/transmitting .* fault: no valid BMS data · last valid data 8 s ago$/),

@@ -300,7 +300,12 @@ function basicStatus(state: BatteryState): PylonHvBasicStatus {
 // ---------------------------------------------------------------------------------------------
 // Encoders
 
-/** Cells per module and modules in series for 0x7320 / 0x4260 (identity.moduleCount, ≥ 1). */
+/**
+ * Modules in series for 0x7320 / 0x4260 (identity.moduleCount, ≥ 1). 0x4260 carries a module
+ * voltage in mV in 16 bits, so a pack above 65.5 V needs moduleCount ≥ 2 to report it unclamped
+ * (README: can.identity.moduleCount for pylon-hv). Not derived here: the golden 0x7320
+ * (pylonhv-be-7320) reports modules of 30 cells, so the field's real limits are not known.
+ */
 function modules(state: BatteryState): number {
   return toRaw(state.identity.moduleCount, 1, 1, 0xff);
 }

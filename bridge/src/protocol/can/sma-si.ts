@@ -21,7 +21,7 @@
  *   SI silently keeps the last good value (§10.13). The bridge refuses a battery whose CVL cannot
  *   fit and sends DVL at the nearest edge (control/battery-policy.ts, machine/bus-output.ts).
  * - Inhibit time: "Values to Sunny Island must not be sent out faster than every 200msec" (§5.1),
- *   per id; the bridge defers a set that would come sooner (bridge-machine.ts).
+ *   per id; the CAN link actor holds a frame that would come sooner (machine/actors.ts).
  * - A tripped one-direction BMS protection is a warning: any alarm stops the SI (§5.3, §10.13).
  */
 import {
