@@ -65,8 +65,8 @@ function packStopVoltageMv(packMv: number, dvlMv: number, cellCount: number, top
 /**
  * The CVL to send while charging is stopped for a reason outside the policy (stale data, fault),
  * from the last output: the policy's own CVL in 'cvl' mode, the pack voltage in 'pack' mode, and
- * never below the last known pack voltage, so no inverter discharges the pack towards it (SMA
- * §5.2, YamBMS #46 §10.6). Never 0 (Victron reads 0 as over-voltage, §10.4).
+ * never below the last known pack voltage up to the CVL maximum, so no inverter discharges the
+ * pack towards it (SMA §5.2, YamBMS #46 §10.6). Never 0 (Victron reads 0 as over-voltage, §10.4).
  */
 export function stoppedChargeVoltageV(
   battery: { packMv: number; cellCount: number },
@@ -79,7 +79,8 @@ export function stoppedChargeVoltageV(
     settings.stop.chargeVoltage === 'pack'
       ? packStopVoltageMv(packMv, output.dischargeVoltageV * 1000, cellCount, topMv, settings) / 1000
       : output.chargeVoltageV;
-  return Math.max(chosenV, packMv / 1000);
+  // Up to the CVL maximum: a pack above it (overcharged) may come down to it, and invariant 4 holds.
+  return Math.min(maxChargeVoltageV(settings, cellCount), Math.max(chosenV, packMv / 1000));
 }
 
 export function createControlState(): ControlState {

@@ -45,15 +45,22 @@ describe('chemistry from the BMS', () => {
     expect(h.actor.getSnapshot().context.faultReason).toBeNull();
   });
 
-  it('in stale, CVL is never below the last known pack voltage', () => {
-    const h = startHarness();
-    // Every cell 30 mV above bulk: the penalty controller holds CVL at 55.2 V, below the 55.68 V pack.
-    h.snapshot(snapshot({ cellMv: 3480 }));
-    expect(h.last().decoded.chargeVoltageV).toBe(55.2);
+  it('in stale, CVL is never below the last known pack voltage (up to the CVL maximum)', () => {
+    const h = startHarness({ control: { phase: { absorptionS: 10 }, voltage: { floatTransitionPackMvPerS: 1000 } } });
+    h.feed(snapshot({ cellMv: 3460, socPct: 99 }), 11_000); // bulk → absorption → float
+    h.feed(snapshot({ cellMv: 3380, socPct: 99 }), 3000); // float CVL 54.0 V below the 54.08 V pack
+    expect(h.last().decoded.chargeVoltageV).toBe(54);
     h.advance(h.config.state.staleAfterMs + 50);
     expect(h.state('bms')).toBe('stale');
-    expect(h.last().decoded.chargeVoltageV).toBe(55.7);
-    expect(hex(frameOf(h.last(), 0x351)).slice(0, 4)).toBe('2D02');
+    expect(h.last().decoded.chargeVoltageV).toBe(54.1);
+    expect(hex(frameOf(h.last(), 0x351)).slice(0, 4)).toBe('1D02');
+  });
+
+  it('in stale, a pack above the CVL maximum gets the maximum (invariant 4), not its own voltage', () => {
+    const h = startHarness();
+    h.snapshot(snapshot({ cellMv: 3480 }));
+    h.advance(h.config.state.staleAfterMs + 50);
+    expect(h.last().decoded.chargeVoltageV).toBe(55.2);
   });
 });
 
