@@ -26,9 +26,13 @@ import type { BridgeProcess } from '../rig/src/bridge-process';
 import { PtyRig } from '../rig/src/rig-setup';
 import { loadProfile, type BatteryProfile } from '../sim-bms/src/profile';
 import type { ReceivedRequest } from '../sim-bms/src/virtual-bms';
+import { systemClock } from '../bridge/src/clock';
 import { distribution, type Distribution } from './stats';
 import { WEB_ON_ANY_PORT } from './web-port';
 
+
+/** The rig's clock, which stamps the frames the inverter receives and the requests sim-bms gets. */
+const now = (): number => systemClock.now();
 export const RAMP_MV_PER_S = 5;
 /** Where a ramp starts, before the stop: two seconds at 5 mV/s, inside the default 50 mV margin. */
 export const RAMP_LEAD_MV = 10;
@@ -116,16 +120,16 @@ export async function measureReaction(options: ReactionOptions): Promise<Reactio
     const zero = (d: Direction) => (p: BatteryStatePatch) => limitOf(d)(p) === 0;
 
     const bridge = rig.startBridge();
-    await rig.waitForFrame('CCL and DCL > 0 after start', Date.now(), (p) => positive('charge')(p) && positive('discharge')(p), 15_000);
+    await rig.waitForFrame('CCL and DCL > 0 after start', now(), (p) => positive('charge')(p) && positive('discharge')(p), 15_000);
     disconnect = await options.connect?.(bridge);
 
     /** The bridge polls at its relaxed pace again: the last two requests were an interval apart. */
     const relaxed = async (): Promise<boolean> => {
-      const deadline = Date.now() + 5000;
-      while (Date.now() < deadline) {
+      const deadline = now() + 5000;
+      while (now() < deadline) {
         const r = rig.bms.requests;
         const n = r.length;
-        if (n >= 3 && r[n - 1].atMs - r[n - 2].atMs >= 0.8 * bms.pollIntervalMs && Date.now() - r[n - 1].atMs < bms.pollIntervalMs) {
+        if (n >= 3 && r[n - 1].atMs - r[n - 2].atMs >= 0.8 * bms.pollIntervalMs && now() - r[n - 1].atMs < bms.pollIntervalMs) {
           return true;
         }
         await sleep(20);
@@ -145,13 +149,13 @@ export async function measureReaction(options: ReactionOptions): Promise<Reactio
         if (!(await relaxed())) stepsNotRelaxed += 1;
         // A random phase of the relaxed poll cycle, so the figure spans all of them.
         await sleep(Math.random() * bms.pollIntervalMs);
-        stimulusAt = Date.now();
+        stimulusAt = now();
         waitFrom = stimulusAt;
         overrides.set(CELL, stop + s * STEP_PAST_MV);
       } else {
         await sleep(Math.random() * bms.pollIntervalMs);
         const startMv = stop - s * RAMP_LEAD_MV;
-        const t0 = Date.now();
+        const t0 = now();
         stimulusAt = t0 + (RAMP_LEAD_MV / RAMP_MV_PER_S) * 1000;
         waitFrom = t0;
         // The value of the moment the request arrives, whole millivolts as the JK reports them:
@@ -161,7 +165,7 @@ export async function measureReaction(options: ReactionOptions): Promise<Reactio
           return s > 0 ? Math.floor(exact) : Math.ceil(exact);
         };
         overrides.set(CELL, startMv);
-        onRequest = () => overrides.set(CELL, valueAt(Date.now()));
+        onRequest = () => overrides.set(CELL, valueAt(now()));
         rig.bms.on('request', onRequest);
       }
       try {
@@ -170,7 +174,7 @@ export async function measureReaction(options: ReactionOptions): Promise<Reactio
       } finally {
         if (onRequest) rig.bms.off('request', onRequest);
         overrides.delete(CELL);
-        await rig.waitForFrame(`${kind}: limit > 0 again`, Date.now(), positive(direction), timeoutMs);
+        await rig.waitForFrame(`${kind}: limit > 0 again`, now(), positive(direction), timeoutMs);
       }
     };
 

@@ -41,9 +41,9 @@ interface Plan {
 }
 
 const PLANS: Record<'full' | 'quick', Plan> = {
-  // 100 trials per kind so that p99 is not simply the maximum. The two inverter rigs and the stale
-  // rig run at the same time, and so do the two footprint rigs (each is measured on its own
-  // bridge process), so that a full run fits in about 30 minutes.
+  // 100 trials per kind so that p99 is not simply the maximum. The two inverter rigs, the stale
+  // rig and the two footprint rigs run at the same time (each is measured on its own bridge
+  // process), so that a full run fits in about 25 minutes.
   full: { reactionTrials: 100, staleTrials: 20, coldStarts: 20, footprintMs: 5 * 60_000, throughput: { roundMs: 1000, rounds: 5 }, hvRequests: 500, packTrials: 30, packSteadyMs: 60_000 },
   quick: { reactionTrials: 5, staleTrials: 3, coldStarts: 3, footprintMs: 30_000, throughput: { roundMs: 300, rounds: 3 }, hvRequests: 50, packTrials: 4, packSteadyMs: 10_000 },
 };
@@ -73,6 +73,8 @@ interface Results {
     totalMemoryMb: number;
     loadAverageAtStart: number[];
     loadAverageAtEnd: number[];
+    /** The 1-minute load average every 30 s during the run. */
+    loadAverageSamples: number[];
   };
   plan: Plan;
   config: {
@@ -84,8 +86,9 @@ interface Results {
   stale: StaleResult;
   throughput: ThroughputResult;
   footprint: { defaultConfig: FootprintResult; fastestPoll: FootprintResult; coldStart: ColdStartResult };
-  installed: InstalledResult;
-  pylonHv: HvLatencyResult;
+  /** null when that measurement failed (its error is in the log); the rest is still published. */
+  installed: InstalledResult | null;
+  pylonHv: HvLatencyResult | null;
   packs: PacksResult[];
 }
 
@@ -159,15 +162,19 @@ function targets(r: Omit<Results, 'targets' | 'finishedAt'>): Target[] {
     target(`Bridge RSS after ${defaultConfig.durationS} s, default config`, '≤ 50 MB', defaultConfig.rssMb, 50, false, 'MB', 1),
     target(`Bridge RSS after ${fastestPoll.durationS} s, fastest poll`, '≤ 50 MB', fastestPoll.rssMb, 50, false, 'MB', 1),
     target(`Cold start: spawn → first CAN frame, worst of ${coldStart.n}`, '≤ 300 ms', coldStart.maxMs, 300, false, 'ms'),
-    target(
-      `Pylon HV p99: 0x4200 → last answer frame (n=${r.pylonHv.paced.n})`,
-      `≤ ${r.pylonHv.replyTimeoutMs} ms (the virtual inverter's reply timeout)`,
-      r.pylonHv.paced.p99Ms,
-      r.pylonHv.replyTimeoutMs,
-      false,
-      'ms',
-    ),
   );
+  if (r.pylonHv !== null) {
+    list.push(
+      target(
+        `Pylon HV p99: 0x4200 → last answer frame (n=${r.pylonHv.paced.n})`,
+        `≤ ${r.pylonHv.replyTimeoutMs} ms (the virtual inverter's reply timeout)`,
+        r.pylonHv.paced.p99Ms,
+        r.pylonHv.replyTimeoutMs,
+        false,
+        'ms',
+      ),
+    );
+  }
   // Issue 12: the single-pack bound holds at the largest bank, and CPU grows no faster than the packs.
   const one = r.packs[0];
   const most = r.packs[r.packs.length - 1];
@@ -195,7 +202,8 @@ function markdown(r: Results): string {
     '',
     `Machine: ${m.cores} × ${m.cpuModel}, ${m.os}, Node ${m.node}, ${m.totalMemoryMb} MB RAM; ` +
       `load average (1 / 5 / 15 min) ${m.loadAverageAtStart.join(' / ')} at start, ${m.loadAverageAtEnd.join(' / ')} at end ` +
-      `(a 2-vCPU VM shared with other engineers' test runs: figures taken under that load).`,
+      `(a 2-vCPU VM shared with other engineers' test runs: figures taken under that load); ` +
+      `1-minute load average every 30 s during the run: ${m.loadAverageSamples.length === 0 ? 'n/a' : `${Math.min(...m.loadAverageSamples)} to ${Math.max(...m.loadAverageSamples)}, median ${[...m.loadAverageSamples].sort((a, b) => a - b)[Math.floor(m.loadAverageSamples.length / 2)]}`}.`,
     '',
     `Bridge config: the defaults (relaxed poll ${pylon.bms.pollIntervalMs} ms, back to back within ${pylon.bms.fastPoll.cellMarginMv} mV of a stop, ` +
       `min gap ${pylon.bms.minGapMs} ms, reply timeout ${pylon.bms.replyTimeoutMs} ms, CAN period ${pylon.can.periodMs} ms, stale after ${pylon.state.staleAfterMs} ms, ` +
@@ -223,9 +231,13 @@ function markdown(r: Results): string {
     `| Period of each CAN id at the inverter, default config (target period ${fp.defaultConfig.canPeriodMs} ms) | ${jitter(fp.defaultConfig)} |`,
     `| … at the fastest poll | ${jitter(fp.fastestPoll)} |`,
     `| Cold start, spawn → first CAN frame (n=${fp.coldStart.n}) | ${d(fp.coldStart)}; \`node -e ''\` alone: median ${fp.coldStart.nodeBaseline.medianMs} ms |`,
-    ...installedRows(r.installed),
-    `| Pylon HV, 0x4200 → last of 9 answer frames, requests 100 ms apart (n=${r.pylonHv.paced.n}) | ${d(r.pylonHv.paced)} |`,
-    `| … during a storm of ${r.pylonHv.storm.requests} requests in 3 s (${r.pylonHv.storm.answers} answers, from the oldest request each answers) | ${d(r.pylonHv.storm)} |`,
+    ...(r.installed === null ? ['| The installed command | not measured in this run (see the log) |'] : installedRows(r.installed)),
+    ...(r.pylonHv === null
+      ? ['| Pylon HV request → reply | not measured in this run (see the log) |']
+      : [
+          `| Pylon HV, 0x4200 → last of 9 answer frames, requests 100 ms apart (n=${r.pylonHv.paced.n}) | ${d(r.pylonHv.paced)} |`,
+          `| … during a storm of ${r.pylonHv.storm.requests} requests in 3 s (${r.pylonHv.storm.answers} answers, from the oldest request each answers) | ${d(r.pylonHv.storm)} |`,
+        ]),
     ...r.packs.map((p) => `| Bank of ${p.packs} pack(s): one pack's cell steps over the charge stop → CCL 0 (n=${p.reaction.n}); bridge CPU, RSS | ${d(p.reaction)}; CPU ${p.cpuPct} % (${p.cpuPctPerPack} % a pack), RSS ${p.rssMb} MB; ${p.violations} violations |`),
     '',
     'Every sample and the full effective config: [results.json](results.json).',
@@ -256,32 +268,49 @@ async function main(): Promise<void> {
     totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
     loadAverageAtStart: loadAverage(),
     loadAverageAtEnd: [] as number[],
+    loadAverageSamples: [] as number[],
   };
+  const loadSampler = setInterval(() => machine.loadAverageSamples.push(loadAverage()[0]), 30_000);
   log(`bench (${mode}) on ${machine.cores} × ${machine.cpuModel}, Node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')}`);
 
   log('throughput (in-process)…');
   const throughput = measureThroughput(plan.throughput);
   log(`cold start × ${plan.coldStarts}…`);
   const coldStart = await measureColdStart(plan.coldStarts, log);
-  log(`reaction: ${plan.reactionTrials} trials of each kind on ${INVERTERS.join(' and ')}, ${plan.staleTrials} stale trials, at the same time…`);
-  const [pylon, sma, stale] = await Promise.all([
+  log(
+    `reaction (${plan.reactionTrials} trials of each kind on ${INVERTERS.join(' and ')}), ${plan.staleTrials} stale trials, ` +
+      `and the footprint at the default config and at the fastest poll (${plan.footprintMs / 1000} s), all at the same time…`,
+  );
+  const [pylon, sma, stale, defaultConfig, fastestPoll] = await Promise.all([
     measureReaction({ inverter: 'pylon-lv', trials: plan.reactionTrials, log }),
     measureReaction({ inverter: 'sma-si', trials: plan.reactionTrials, log }),
     measureStale({ trials: plan.staleTrials, log }),
-  ]);
-  log(`footprint at the default config and at the fastest poll for ${plan.footprintMs / 1000} s, at the same time…`);
-  const [defaultConfig, fastestPoll] = await Promise.all([
     measureFootprint({ settings: [], durationMs: plan.footprintMs, log }),
     measureFootprint({ settings: FASTEST_SETTINGS, durationMs: plan.footprintMs, log }),
   ]);
+  // Kept at once, so a failure further on does not lose half an hour of samples.
+  mkdirSync(path.join(ROOT, 'bench/tmp'), { recursive: true });
+  writeFileSync(path.join(ROOT, `bench/tmp/${mode}-partial.json`), `${JSON.stringify({ pylon, sma, stale, defaultConfig, fastestPoll, coldStart, throughput, machine })}\n`);
+  /** A measurement that may fail without taking the others with it. */
+  const optional = async <T>(what: string, run: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await run();
+    } catch (err) {
+      log(`${what} failed, published without it: ${(err as Error).stack ?? String(err)}`);
+      return null;
+    }
+  };
   log('the installed command (packed, npm install -g)…');
-  const installed = await measureInstalled({ coldStarts: plan.coldStarts, durationMs: Math.max(20_000, plan.footprintMs / 5), log });
+  const installed = await optional('the installed command', () =>
+    measureInstalled({ coldStarts: plan.coldStarts, durationMs: Math.max(20_000, plan.footprintMs / 5), log }),
+  );
   log(`pylon-hv request → reply: ${plan.hvRequests} paced requests and a storm…`);
-  const pylonHv = await measureHvLatency({ requests: plan.hvRequests, log });
+  const pylonHv = await optional('pylon-hv request → reply', () => measureHvLatency({ requests: plan.hvRequests, log }));
   log(`a bank of ${PACK_COUNTS.join(', ')} packs: ${plan.packTrials} cell steps each…`);
   const packs: PacksResult[] = [];
   for (const count of PACK_COUNTS) packs.push(await measurePacks({ packs: count, trials: plan.packTrials, steadyMs: plan.packSteadyMs, log }));
   machine.loadAverageAtEnd = loadAverage();
+  clearInterval(loadSampler);
 
   const partial = {
     mode,

@@ -9,10 +9,14 @@ import type { RunnableConfig } from '../bridge/src/config/schema';
 import type { BatteryStatePatch } from '../bridge/src/protocol/can';
 import { PtyRig } from '../rig/src/rig-setup';
 import { loadProfile } from '../sim-bms/src/profile';
+import { systemClock } from '../bridge/src/clock';
 import { distribution, type Distribution } from './stats';
 import { WEB_ON_ANY_PORT } from './web-port';
 
 /** The only overrides: how fast CCL comes back between trials. */
+
+/** The rig's clock, which stamps the frames the inverter receives and the requests sim-bms gets. */
+const now = (): number => systemClock.now();
 export const STALE_SETTINGS = [WEB_ON_ANY_PORT, 'control.current.chargeRecovery.holdS=1', 'control.current.chargeRecovery.rateAPerS=50'] as const;
 
 export interface StaleOptions {
@@ -51,7 +55,7 @@ export async function measureStale(options: StaleOptions): Promise<StaleResult> 
     const recoveryMs = 1000 * control.current.chargeRecovery.holdS + 3 * can.periodMs + 10_000;
     const reactionTimeoutMs = bmsConfig.pollIntervalMs + bmsConfig.replyTimeoutMs + can.periodMs + 5000;
     rig.startBridge();
-    await rig.waitForFrame('CCL > 0 after start', Date.now(), cclPositive, 15_000);
+    await rig.waitForFrame('CCL > 0 after start', now(), cclPositive, 15_000);
 
     // The next trial starts at a random point of the poll cycle: the CCL > 0 frame that ends a
     // trial comes at a fixed phase to the polls, so starting right after it would time one phase only.
@@ -61,7 +65,7 @@ export async function measureStale(options: StaleOptions): Promise<StaleResult> 
     const afterCommand: number[] = [];
     for (let i = 0; i < options.trials; i++) {
       await settle();
-      const silencedAt = Date.now();
+      const silencedAt = now();
       await command(rig, 'silent');
       const zero = await rig.waitForFrame(
         'CCL = DCL = 0',
