@@ -20,7 +20,7 @@
  * also raise an alarm (a change of state the fast-poll schedule would react to).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bridgeConfigSchema, type RunnableConfig } from '../bridge/src/config/schema';
+import type { RunnableConfig } from '../bridge/src/config/schema';
 import type { BatteryStatePatch } from '../bridge/src/protocol/can';
 import type { BridgeProcess } from '../rig/src/bridge-process';
 import { PtyRig } from '../rig/src/rig-setup';
@@ -45,7 +45,8 @@ export type Stimulus = 'ramp' | 'step';
 export type ReactionKind = `${Stimulus}-${Direction}`;
 export const REACTION_KINDS: readonly ReactionKind[] = ['ramp-charge', 'step-charge', 'ramp-discharge', 'step-discharge'];
 
-const DEFAULTS = bridgeConfigSchema.parse({}).control;
+/** The stops the reaction battery declares (its profile's limits, given to the bridge by the rig). */
+const DEFAULTS = battery().limits;
 
 /** The overrides of every reaction rig (see the file comment). */
 export const REACTION_SETTINGS = [
@@ -109,7 +110,8 @@ export async function measureReaction(options: ReactionOptions): Promise<Reactio
   const rig = await PtyRig.open({ battery: battery(), socPct: 50, inverter: options.inverter, settings });
   let disconnect: (() => Promise<void>) | undefined;
   try {
-    const { bms, can, control } = rig.config;
+    const { bms, can } = rig.config;
+    const control = battery().limits;
     const overrides = rig.bms.faults.cellOverridesMv;
     const timeoutMs = bms.pollIntervalMs + bms.replyTimeoutMs + can.periodMs + 5000;
     const stopOf = (d: Direction) => (d === 'charge' ? control.chargeStopCellMv : control.dischargeStopCellMv);

@@ -8,7 +8,7 @@
 import { measurementsOf } from '../bridge/src/bank/bank';
 import { loadConfig } from '../bridge/src/config/load';
 import type { RunnableConfig } from '../bridge/src/config/schema';
-import { createControlState, stepControl } from '../bridge/src/control';
+import { createControlState, resolveBatteryPolicy, stepControl } from '../bridge/src/control';
 import { batteryStateFor } from '../bridge/src/machine/bus-output';
 import { PROFILES, type BatteryState, type ProfileName } from '../bridge/src/protocol/can';
 import { decodeResponse, encodeResponse, JkFramer, type BmsSnapshot } from '../bridge/src/protocol/jk';
@@ -148,8 +148,9 @@ function stateFor(profile: ProfileName, snapshot: BmsSnapshot): BatteryState {
   const loaded = loadConfig(['--bms', '/dev/null', '--can', 'stdout', '--profile', profile]);
   if (!loaded.ok) throw new Error(`bench: ${loaded.problems.join('; ')}`);
   const config: RunnableConfig = loaded.config;
-  const { output } = stepControl(createControlState(), snapshot, 0, config.control);
-  return batteryStateFor('normal', measurementsOf(snapshot), output, config);
+  const policy = resolveBatteryPolicy({ chemistry: config.battery.chemistry, control: config.control }, snapshot.settings, snapshot.cellsMv.length);
+  const { output } = stepControl(createControlState(), snapshot, 0, policy.settings);
+  return batteryStateFor('normal', measurementsOf(snapshot), output, config, false, policy);
 }
 
 export function measureThroughput(options: ThroughputOptions): ThroughputResult {

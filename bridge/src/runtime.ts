@@ -87,8 +87,16 @@ export function startBridge(config: RunnableConfig, log: Logger, options: Bridge
     return failing;
   };
 
+  let lastPolicy: BridgeSnapshot['context']['policy'] = null;
   actor.subscribe({
     next: (snapshot) => {
+      // The chemistry and why, once per change of the BMS settings it was read from.
+      const policy = snapshot.context.policy;
+      if (policy !== null && policy.key !== lastPolicy?.key) {
+        lastPolicy = policy;
+        log.info({ chemistry: policy.chemistry }, policy.description);
+        for (const note of policy.notes) log.warn(note);
+      }
       const line = report(snapshot);
       if (line !== null) hub.event('info', line);
       hub.update(bridgeStatus(snapshot.value, snapshot.context, clock.now()));

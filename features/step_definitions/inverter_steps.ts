@@ -228,6 +228,23 @@ Then('the charge voltage limit never rose above its value at {string}', function
   assert.deepEqual(above.map((r) => `+${r.atMs - at} ms: CVL ${patchOf(r)?.chargeVoltageV} V`), [], `CVL rose above ${before} V (the charge phase restarted)`);
 });
 
+/**
+ * The same, with one allowance (issue 11): a zero-limit set (stale, fault) carries CVL at the last
+ * known pack voltage when the pack is above the charge voltage, so no inverter discharges it.
+ */
+Then('the charge voltage limit never rose above its value at {string}, but to the pack voltage in a zero-limit set', function (this: RigWorld, name: string) {
+  const at = this.markOf(name);
+  const before = cvlBefore(this, at);
+  const packV = (this.bms?.lastServed?.snapshot.packMv ?? 0) / 1000;
+  const above = this.frames.filter((r) => {
+    const p = patchOf(r);
+    if (r.atMs < at || (p?.chargeVoltageV ?? 0) <= before) return false;
+    const zeroSet = p?.chargeCurrentLimitA === 0 && p?.dischargeCurrentLimitA === 0;
+    return !(zeroSet && (p?.chargeVoltageV ?? 0) <= Math.ceil(packV * 10) / 10);
+  });
+  assert.deepEqual(above.map((r) => `+${r.atMs - at} ms: CVL ${patchOf(r)?.chargeVoltageV} V`), [], `CVL rose above ${before} V (the charge phase restarted)`);
+});
+
 /** Every limit the inverter heard since a named moment equals the last one before it. */
 Then('no limit moved since {string}', function (this: RigWorld, name: string) {
   const at = this.markOf(name);

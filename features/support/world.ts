@@ -191,11 +191,17 @@ export class RigWorld extends World<RigParameters> {
     return args;
   }
 
-  /** Starts the real bridge entry point and waits until it reports fresh BMS data. */
-  async startBridge(options: BridgeProcessOptions = {}): Promise<void> {
+  /** Starts the real bridge entry point without waiting for anything. */
+  startBridgeProcess(options: BridgeProcessOptions = {}): BridgeProcess {
     if (this.bridge) this.previousBridges.push(this.bridge);
     this.bridge = new BridgeProcess(this.bridgeArgs(), { ...this.bridgeOptions, ...options });
-    const connected = await this.bridge.waitForState('bms', 'connected', this.ms(10_000));
+    return this.bridge;
+  }
+
+  /** Starts the real bridge entry point and waits until it reports fresh BMS data. */
+  async startBridge(options: BridgeProcessOptions = {}): Promise<void> {
+    const bridge = this.startBridgeProcess(options);
+    const connected = await bridge.waitForState('bms', 'connected', this.ms(10_000));
     this.marks.set('event', connected.atMs);
     if (!this.marks.has('bridge up')) this.marks.set('bridge up', connected.atMs);
   }

@@ -34,6 +34,7 @@ export const BRIDGE_PROFILE_FOR: Record<InverterProfileName, BridgeProfileName> 
   'pylon-lv': 'pylon-lv',
   deye: 'pylon-lv',
   'goodwe-lv': 'goodwe-lv',
+  sofar: 'pylon-lv',
   'sma-si': 'sma-si',
   victron: 'victron',
   'pylon-hv': 'pylon-hv',

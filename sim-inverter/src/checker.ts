@@ -113,6 +113,8 @@ export const VIOLATION_RULES = [
   'min-interval',
   'cvl-window',
   'dvl-window',
+  // Sofar ignores a 0 A limit and keeps its last non-zero one (spec §10.5).
+  'zero-ignored',
   // Plausibility (spec §3.3 item 2).
   'soh-range',
   'voltage-range',
@@ -179,6 +181,9 @@ export class Checker {
   // may the whole set pause (fault silence, ARCHITECTURE.md bus table).
   private systemErrorDeclared = false;
   private limitsZero = false;
+
+  // A limit the inverter keeps when told 0 A (Sofar): the last non-zero one, per direction.
+  private readonly lastNonZeroA = { CCL: 0, DCL: 0 };
 
   // Invariants 1 and 3: since when the cell is past a stop threshold.
   private readonly highCell = new ReactionClock();
@@ -423,7 +428,16 @@ export class Checker {
     }
     const ccl = patch.chargeCurrentLimitA;
     const dcl = patch.dischargeCurrentLimitA;
-    if (ccl !== undefined || dcl !== undefined) this.limitsZero = (ccl ?? 0) <= 0 && (dcl ?? 0) <= 0;
+    for (const [name, value] of [['CCL', ccl], ['DCL', dcl]] as const) {
+      if (value === undefined || !p.zeroIgnored) continue;
+      // Kept at a stop value (0.1 A), it stays stopped: only a real limit kept is a hazard.
+      if (value === 0 && this.lastNonZeroA[name] > p.stopCurrentA) {
+        this.report(atMs, 'zero-ignored', `${name} 0 A: a ${p.name} inverter ignores 0 A and keeps ${fmt(this.lastNonZeroA[name])} A (spec §10.5: send ${p.stopCurrentA} A)`, id);
+      }
+      if (value > 0) this.lastNonZeroA[name] = value;
+    }
+    // A limit at or below the profile's stop current is a stop (Sofar: 0.1 A, §10.5).
+    if (ccl !== undefined || dcl !== undefined) this.limitsZero = (ccl ?? 0) <= p.stopCurrentA && (dcl ?? 0) <= p.stopCurrentA;
     // Pylon byte 1 bit 3 decodes as systemError; SMA and Victron carry it in the General pair.
     if (patch.alarms !== undefined) this.systemErrorDeclared = patch.alarms.systemError === true || patch.alarms.general === true;
     if (ccl !== undefined && ccl < 0) this.report(atMs, 'ccl-negative', `CCL ${fmt(ccl)} A`, id);
@@ -457,8 +471,10 @@ export class Checker {
   private checkInvariants(ccl: number | undefined, dcl: number | undefined, id: number, atMs: number): void {
     if (this.truth === undefined || (ccl === undefined && dcl === undefined)) return;
     const t = this.thresholds;
-    const chargeAllowed = ccl !== undefined && ccl > 0;
-    const dischargeAllowed = dcl !== undefined && dcl > 0;
+    // A limit at or below the profile's stop current stops that direction (Sofar: 0.1 A, §10.5).
+    const stopA = this.profile.stopCurrentA;
+    const chargeAllowed = ccl !== undefined && ccl > stopA;
+    const dischargeAllowed = dcl !== undefined && dcl > stopA;
     if (!chargeAllowed && !dischargeAllowed) return;
 
     const accepted = this.truth.lastAccepted();

@@ -53,6 +53,8 @@ export interface InverterModelOptions {
   forceChargeA: number;
   aboveCvl: 'within-dcl' | 'ignore-dcl';
   chargeBelowCvlV: number;
+  /** A 0 A limit is ignored and the last non-zero one kept (Sofar, §10.5). */
+  zeroIgnored: boolean;
 }
 
 export const DEFAULT_MODEL_OPTIONS: InverterModelOptions = {
@@ -62,6 +64,7 @@ export const DEFAULT_MODEL_OPTIONS: InverterModelOptions = {
   forceChargeA: 10,
   aboveCvl: 'within-dcl',
   chargeBelowCvlV: 0,
+  zeroIgnored: false,
 };
 
 /** Why the current is what it is; shown in the live view and asserted by tests. */
@@ -86,6 +89,8 @@ export class InverterModel {
   private demandValue: Demand = { unit: 'A', amps: 0 };
   private current = 0;
   private why: ModelReason = 'no-limits';
+  /** The limits last received above 0 A (zeroIgnored). */
+  private lastNonZero = { ccl: 0, dcl: 0 };
 
   constructor(options: Partial<InverterModelOptions> = {}) {
     this.options = { ...DEFAULT_MODEL_OPTIONS, ...options };
@@ -151,7 +156,7 @@ export class InverterModel {
     // Hard limits: [low, high] with the reason each bound stands for.
     let high = o.ratedCurrentA;
     let highReason: ModelReason = 'rating';
-    const cclA = commands.chargeCurrentLimitA ?? 0;
+    const cclA = this.obeyed('ccl', commands.chargeCurrentLimitA ?? 0);
     if (commands.chargeEnable === false) [high, highReason] = [0, 'charge-disabled'];
     else if (aboveCvl) [high, highReason] = [0, 'above-cvl'];
     else if (cclA < high) [high, highReason] = [Math.max(0, cclA), 'ccl'];
@@ -161,7 +166,7 @@ export class InverterModel {
     const dvl = commands.dischargeVoltageV;
     const smaPullDown = aboveCvl && o.aboveCvl === 'ignore-dcl';
     if (!smaPullDown) {
-      const dclA = commands.dischargeCurrentLimitA ?? 0;
+      const dclA = this.obeyed('dcl', commands.dischargeCurrentLimitA ?? 0);
       if (commands.dischargeEnable === false) [low, lowReason] = [0, 'discharge-disabled'];
       else if (v !== null && dvl !== undefined && dvl > 0 && v <= dvl) [low, lowReason] = [0, 'below-dvl'];
       else if (-dclA > low) [low, lowReason] = [-Math.max(0, dclA), 'dcl'];
@@ -176,6 +181,13 @@ export class InverterModel {
     // -0 would print as "-0.0 A" and compare oddly in tests.
     if (this.current === 0) this.current = 0;
     return this.current;
+  }
+
+  /** The limit the power stage obeys: with zeroIgnored, a 0 A limit leaves the last non-zero one standing. */
+  private obeyed(which: 'ccl' | 'dcl', amps: number): number {
+    if (!this.options.zeroIgnored) return amps;
+    if (amps > 0) this.lastNonZero[which] = amps;
+    return amps === 0 ? this.lastNonZero[which] : amps;
   }
 }
 

@@ -8,7 +8,7 @@ import { PYLON_HV_DEFAULT_VARIANT, PYLON_HV_PRESETS, type PROFILES, type PylonHv
 
 export type CodecName = keyof typeof PROFILES;
 
-export const INVERTER_PROFILE_NAMES = ['pylon-lv', 'deye', 'goodwe-lv', 'sma-si', 'victron', 'pylon-hv', 'sofar-hv', 'none'] as const;
+export const INVERTER_PROFILE_NAMES = ['pylon-lv', 'deye', 'goodwe-lv', 'sofar', 'sma-si', 'victron', 'pylon-hv', 'sofar-hv', 'none'] as const;
 export type InverterProfileName = (typeof INVERTER_PROFILE_NAMES)[number];
 
 /**
@@ -64,6 +64,19 @@ export interface InverterProfile {
   /** DVL values the inverter accepts; null = not checked. */
   dvlWindowV: readonly [number, number] | null;
   /**
+   * What the inverter does with a CVL or DVL outside its window: 'used' anyway, or 'ignored' and
+   * the last accepted value kept (SMA §5.1: "rejected without notice. The last sent acceptable
+   * value is kept").
+   */
+  outOfWindow: 'used' | 'ignored';
+  /**
+   * A CCL/DCL at or below this stops that direction (0 for most). Sofar ignores 0 A and keeps its
+   * last non-zero limit; 0.1 A is what stops it (diyBMS, §10.5). With zeroIgnored, a 0 A limit
+   * is a violation and the power stage keeps the last non-zero one.
+   */
+  stopCurrentA: number;
+  zeroIgnored: boolean;
+  /**
    * The inverter stops using the battery when this id has not arrived for this long and resumes
    * when it does again.
    */
@@ -106,6 +119,9 @@ const pylonFamily = {
   minIntervalMs: null,
   cvlWindowV: LV_CVL_WINDOW_V,
   dvlWindowV: null,
+  outOfWindow: 'used',
+  stopCurrentA: 0,
+  zeroIgnored: false,
   batteryTimeout: PYLON_FAMILY_TIMEOUT,
   aboveCvl: 'within-dcl',
   chargeBelowCvlV: 0,
@@ -155,6 +171,19 @@ export const INVERTER_PROFILES: Record<InverterProfileName, InverterProfile> = {
     chargeBelowCvlV: 0.1,
   },
   'goodwe-lv': { ...pylonFamily, name: 'goodwe-lv', label: 'GoodWe LV (Pylon frame set, 0x305 reply)', codec: 'goodwe-lv', heartbeat: 'periodic-1s' },
+  sofar: {
+    ...pylonFamily,
+    name: 'sofar',
+    label: 'Sofar (Pylon LV; ignores 0 A, stops at 0.1 A)',
+    codec: 'pylon-lv',
+    heartbeat: 'periodic-1s',
+    // "If we pass ZERO's to SOFAR inverter it appears to ignore them so send 0.1V and 0.1Amps
+    // instead to indicate stop" (diyBMS pylon_canbus.cpp, §10.5): it goes by the limits, so the
+    // enable flags alone do not stop it either.
+    usesRequestFlags: false,
+    stopCurrentA: 0.1,
+    zeroIgnored: true,
+  },
   'sma-si': {
     name: 'sma-si',
     label: 'SMA Sunny Island (0x305/0x306/0x307 data every 1 s)',
@@ -171,6 +200,9 @@ export const INVERTER_PROFILES: Record<InverterProfileName, InverterProfile> = {
     minIntervalMs: 200,
     cvlWindowV: [41, 63],
     dvlWindowV: [41, 48],
+    outOfWindow: 'ignored',
+    stopCurrentA: 0,
+    zeroIgnored: false,
     // §5.5: no 0x355 for 60 s → standby with F952 ExtBMSTimeout.
     batteryTimeout: { id: 0x355, ms: 60_000, code: 'F952 ExtBMSTimeout' },
     aboveCvl: 'ignore-dcl',

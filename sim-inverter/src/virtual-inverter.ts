@@ -120,7 +120,12 @@ export class VirtualInverter {
       truth: options.truth,
       maxFrames: options.maxFrames,
     });
-    this.model = new InverterModel({ aboveCvl: this.profile.aboveCvl, chargeBelowCvlV: this.profile.chargeBelowCvlV, ...options.model });
+    this.model = new InverterModel({
+      aboveCvl: this.profile.aboveCvl,
+      chargeBelowCvlV: this.profile.chargeBelowCvlV,
+      zeroIgnored: this.profile.zeroIgnored,
+      ...options.model,
+    });
     this.heartbeat = new Heartbeat({
       profile: this.profile,
       clock: this.clock,
@@ -339,10 +344,24 @@ export class VirtualInverter {
     this.received.set(frame.id, atMs);
     const record = this.checker.feed(frame, atMs);
     if (record.decoded?.ok === true) {
-      this.decodedState = mergeBatteryState(this.decodedState, record.decoded.patch);
+      this.decodedState = mergeBatteryState(this.decodedState, this.accepted(record.decoded.patch));
       if (record.decoded.message.kind === 'quick-stop') this.quickStop = true;
     }
     this.heartbeat.onBatteryFrame(frame);
+  }
+
+  /**
+   * The part of a patch the inverter takes: with outOfWindow 'ignored', a CVL or DVL outside its
+   * window is dropped and the last accepted value stays (SMA §5.1); the checker reports it.
+   */
+  private accepted(patch: BatteryStatePatch): BatteryStatePatch {
+    const p = this.profile;
+    if (p.outOfWindow === 'used') return patch;
+    const outside = (v: number | undefined, w: readonly [number, number] | null) => v !== undefined && w !== null && (v < w[0] || v > w[1]);
+    const kept = { ...patch };
+    if (outside(kept.chargeVoltageV, p.cvlWindowV)) delete kept.chargeVoltageV;
+    if (outside(kept.dischargeVoltageV, p.dvlWindowV)) delete kept.dischargeVoltageV;
+    return kept;
   }
 
   private scheduleStep(): void {

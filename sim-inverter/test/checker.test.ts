@@ -37,6 +37,7 @@ const CODEC_OF: Record<Exclude<InverterProfileName, 'pylon-hv' | 'sofar-hv'>, Co
   'pylon-lv': 'pylon-lv',
   deye: 'pylon-lv',
   'goodwe-lv': 'goodwe-lv',
+  sofar: 'pylon-lv',
   'sma-si': 'sma-si',
   victron: 'victron',
   none: 'pylon-lv',
@@ -223,9 +224,28 @@ describe('frame format, codec verdicts and profile rules', () => {
     expect(c.violations).toEqual([expect.objectContaining({ rule: 'min-interval', id: 0x351, atMs: 350 })]);
   });
 
+  test('Sofar: CCL 0 A after a non-zero limit is flagged (it keeps the old limit); 0.1 A is its stop', () => {
+    // These streams carry 0x351 alone, so only this rule is judged.
+    const ignored = (c: Checker) => c.violations.filter((v) => v.rule === 'zero-ignored');
+    const c = checker('sofar');
+    c.feed(limitsFrame(55.2, 50, 60, 48), 0);
+    c.feed(limitsFrame(55.2, 0.1, 60, 48), 250);
+    c.feed(limitsFrame(55.2, 0, 60, 48), 500);
+    expect(ignored(c)).toEqual([]);
+    c.feed(limitsFrame(55.2, 50, 60, 48), 750);
+    c.feed(limitsFrame(55.2, 0, 60, 48), 1000);
+    expect(ignored(c)).toEqual([expect.objectContaining({ rule: 'zero-ignored', id: 0x351, atMs: 1000 })]);
+    expect(ignored(c)[0].detail).toBe('CCL 0 A: a sofar inverter ignores 0 A and keeps 50 A (spec §10.5: send 0.1 A)');
+    // The same frames on a Pylon inverter are fine.
+    const pylon = checker('pylon-lv');
+    [0, 500, 1000].forEach((t, i) => pylon.feed(limitsFrame(55.2, [50, 0.1, 0][i], 60, 48), t));
+    expect(ignored(pylon)).toEqual([]);
+  });
+
   test('every rule has a case in this file', () => {
     const covered = new Set<ViolationRule>([
       ...cases.map((c) => c.rule),
+      'zero-ignored',
       'period',
       'missing-id',
       'min-interval',
@@ -275,6 +295,21 @@ describe('safety invariants 1-3 against the battery truth', () => {
     c.feed(stopped, 11_000);
     c.feed(discharging, 11_500);
     expect(safety(c)).toHaveLength(1);
+  });
+
+  test('1: on a Sofar, CCL 0.1 A is a stop; on a Pylon inverter it is charging', () => {
+    for (const [profile, flagged] of [['sofar', []], ['pylon-lv', ['charge-at-charge-stop']]] as const) {
+      const truth = new FakeTruth();
+      const c = checker(profile, { truth });
+      truth.serve(0);
+      c.tick(0);
+      truth.measure({ maxCellMv: 3520 });
+      c.tick(100);
+      truth.serve(400, { maxCellMv: 3520 });
+      c.tick(400);
+      c.feed(limitsFrame(55.2, 0.1, 0.1, 48), 1000);
+      expect(safety(c).map((v) => v.rule), profile).toEqual(flagged);
+    }
   });
 
   test('old leniency: a decrease held back to the next frame period (poll + timeout + period = 1800 ms) is flagged', () => {

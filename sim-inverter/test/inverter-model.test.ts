@@ -100,6 +100,21 @@ describe('limits', () => {
   });
 });
 
+describe('Sofar: 0 A ignored (spec §10.5)', () => {
+  test('told 0 A, it keeps charging at its last non-zero limit; 0.1 A stops it', () => {
+    const model = modelWith({ unit: 'A', amps: 80 }, { zeroIgnored: true });
+    expect(settle(model, inputs({ chargeCurrentLimitA: 30, chargeEnable: undefined }))).toBe(30);
+    expect(settle(model, inputs({ chargeCurrentLimitA: 0, chargeEnable: undefined }))).toBe(30);
+    expect(settle(model, inputs({ chargeCurrentLimitA: 0.1, chargeEnable: undefined }))).toBeCloseTo(0.1, 9);
+  });
+
+  test('without the quirk, 0 A stops it', () => {
+    const model = modelWith({ unit: 'A', amps: 80 });
+    settle(model, inputs({ chargeCurrentLimitA: 30 }));
+    expect(settle(model, inputs({ chargeCurrentLimitA: 0 }))).toBe(0);
+  });
+});
+
 describe('charge voltage', () => {
   test('the charge current tapers to 0 as the pack approaches CVL', () => {
     const model = modelWith({ unit: 'A', amps: 100 }, { ratedCurrentA: 100, cvTaperV: 1 });

@@ -159,6 +159,24 @@ describe('heartbeats and decoding per profile', () => {
     expect(r.inverter.model.currentA).toBeGreaterThan(0);
   });
 
+  test('sma-si: a CVL or DVL out of range is ignored and the last accepted value stays (§5.1)', async () => {
+    const r = await rig('sma-si');
+    let state = baseState();
+    r.transmit('sma-si', () => state);
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(r.inverter.decoded).toMatchObject({ chargeVoltageV: 55.2, dischargeVoltageV: 48 });
+    state = { ...baseState(), chargeVoltageV: 64, dischargeVoltageV: 51.2, chargeCurrentLimitA: 20 };
+    await vi.advanceTimersByTimeAsync(1_000);
+    // The in-range CCL is taken, the out-of-range CVL and DVL are not.
+    expect(r.inverter.decoded).toMatchObject({ chargeVoltageV: 55.2, dischargeVoltageV: 48, chargeCurrentLimitA: 20 });
+    expect(r.inverter.checker.violations.map((v) => v.rule)).toEqual(expect.arrayContaining(['cvl-window', 'dvl-window']));
+    // A Pylon inverter takes them as sent.
+    const pylon = await rig('pylon-lv');
+    pylon.transmit('pylon-lv', () => ({ ...baseState(), dischargeVoltageV: 51.2 }));
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(pylon.inverter.decoded.dischargeVoltageV).toBe(51.2);
+  });
+
   test('sma-si: a quick stop (0x00F) means standby until the start command (§5.2)', async () => {
     const r = await rig('sma-si');
     r.inverter.setDemand({ unit: 'A', amps: 10 });

@@ -11,6 +11,7 @@
  * pack sits mid-range, hence the two paces.
  */
 import type { BridgeConfig } from '../config/schema';
+import { batteryPolicyKey, resolveBatteryPolicy } from '../control/battery-policy';
 import { chargeMosfetOn, dischargeMosfetOn, type BmsSnapshot } from '../protocol/jk/snapshot';
 
 /** What makes the pace fast, from the configuration. */
@@ -19,8 +20,11 @@ export interface FastPollSettings {
   enabled: boolean;
   /** Fast while any cell is within this of a stop voltage. */
   cellMarginMv: number;
-  chargeStopCellMv: number;
-  dischargeStopCellMv: number;
+  /**
+   * The charge and discharge stops the policy uses for this snapshot's BMS: the chemistry's
+   * preset unless configured (control/battery-policy.ts), so they are known only with data.
+   */
+  stops(snapshot: BmsSnapshot): { chargeStopCellMv: number; dischargeStopCellMv: number };
   /** Fast while the current in either direction is above this fraction of its configured maximum. */
   currentFraction: number;
   maxChargeA: number;
@@ -45,12 +49,21 @@ export interface PollPace {
 }
 
 /** The schedule's settings for a validated config: `bms.fastPoll` plus the stops and maxima it watches. */
-export function fastPollSettings(config: Pick<BridgeConfig, 'bms' | 'control'>): FastPollSettings {
+export function fastPollSettings(config: Pick<BridgeConfig, 'bms' | 'control' | 'battery'>): FastPollSettings {
   const { control } = config;
+  // Resolved again only when the BMS settings change (one entry: one BMS per poller).
+  let cached: { key: string; stops: ReturnType<FastPollSettings['stops']> } | null = null;
+  const stops = (snapshot: BmsSnapshot) => {
+    const key = batteryPolicyKey(snapshot.settings, snapshot.cellsMv.length);
+    if (cached?.key !== key) {
+      const s = resolveBatteryPolicy({ chemistry: config.battery.chemistry, control }, snapshot.settings, snapshot.cellsMv.length).settings;
+      cached = { key, stops: { chargeStopCellMv: s.chargeStopCellMv, dischargeStopCellMv: s.dischargeStopCellMv } };
+    }
+    return cached.stops;
+  };
   return {
     ...config.bms.fastPoll,
-    chargeStopCellMv: control.chargeStopCellMv,
-    dischargeStopCellMv: control.dischargeStopCellMv,
+    stops,
     maxChargeA: control.current.maxChargeA,
     maxDischargeA: control.current.maxDischargeA,
   };
@@ -88,9 +101,10 @@ export function afterSnapshot(state: PollScheduleState, snapshot: BmsSnapshot, s
     if (mv < lowMv) lowMv = mv;
   }
   const amps = snapshot.currentMa / 1000;
+  const { chargeStopCellMv, dischargeStopCellMv } = s.stops(snapshot);
   let fast: FastPollReason | null = null;
-  if (highMv >= s.chargeStopCellMv - s.cellMarginMv) fast = 'charge-stop';
-  else if (lowMv <= s.dischargeStopCellMv + s.cellMarginMv) fast = 'discharge-stop';
+  if (highMv >= chargeStopCellMv - s.cellMarginMv) fast = 'charge-stop';
+  else if (lowMv <= dischargeStopCellMv + s.cellMarginMv) fast = 'discharge-stop';
   else if (amps > s.currentFraction * s.maxChargeA) fast = 'charge-current';
   else if (-amps > s.currentFraction * s.maxDischargeA) fast = 'discharge-current';
   else if (fastPollsLeft > 0) fast = 'changed';
@@ -102,9 +116,9 @@ export function describeFastReason(reason: FastPollReason, snapshot: BmsSnapshot
   const amps = (snapshot.currentMa / 1000).toFixed(1);
   switch (reason) {
     case 'charge-stop':
-      return `a cell at ${Math.max(...snapshot.cellsMv)} mV is within ${s.cellMarginMv} mV of the charge stop (${s.chargeStopCellMv} mV)`;
+      return `a cell at ${Math.max(...snapshot.cellsMv)} mV is within ${s.cellMarginMv} mV of the charge stop (${s.stops(snapshot).chargeStopCellMv} mV)`;
     case 'discharge-stop':
-      return `a cell at ${Math.min(...snapshot.cellsMv)} mV is within ${s.cellMarginMv} mV of the discharge stop (${s.dischargeStopCellMv} mV)`;
+      return `a cell at ${Math.min(...snapshot.cellsMv)} mV is within ${s.cellMarginMv} mV of the discharge stop (${s.stops(snapshot).dischargeStopCellMv} mV)`;
     case 'charge-current':
       return `charging at ${amps} A, above ${s.currentFraction} × ${s.maxChargeA} A`;
     case 'discharge-current':

@@ -51,7 +51,7 @@ export interface PollerStats {
 export type LogFn = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
 /** One pack's poller options in a validated config (the fast-poll schedule watches the control stops). */
-export function pollerOptionsFor(config: Pick<BridgeConfig, 'bms' | 'control'>, pack: PackConfig): PollerOptions {
+export function pollerOptionsFor(config: Pick<BridgeConfig, 'bms' | 'control' | 'battery'>, pack: PackConfig): PollerOptions {
   return { ...pack, fastPoll: fastPollSettings(config) };
 }
 

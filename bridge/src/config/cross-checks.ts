@@ -10,53 +10,28 @@
  * The timing of each BMS pack (reply timeout, stale timeout, back-off) and the bank's own rules
  * stay with the loader (load.ts), which knows which pack overrode which key in the file.
  */
-import { lookup } from '../control/table';
+import { CHEMISTRIES, CHEMISTRY_PRESETS, type Chemistry } from '../control/chemistry';
+import { cellVoltageContradictions, type Contradiction } from '../control/settings-checks';
+import { resolveControlSettings } from '../control/settings';
 import type { BridgeConfig } from './schema';
 
-export interface Contradiction {
-  /** The key the line is reported under (its file or flag is named by the loader). */
-  key: string;
-  message: string;
-}
+export type { Contradiction } from '../control/settings-checks';
 
 export type CrossCheck = (config: BridgeConfig) => Contradiction[];
 
 /** 0x351 carries CCL and DCL as signed 16-bit 0.1 A (inverter-can-protocols.md §3.2). */
 const MAX_ENCODABLE_CURRENT_A = 3276.7;
 
-/** The cell voltages of the charge policy, in the order a charge passes them. */
-const cellVoltages: CrossCheck = ({ control: c }) => {
-  const found: Contradiction[] = [];
-  const v = c.voltage;
-  if (c.dischargeStopCellMv >= c.chargeStopCellMv)
-    found.push({ key: 'control.dischargeStopCellMv', message: `${c.dischargeStopCellMv} must be below control.chargeStopCellMv (${c.chargeStopCellMv})` });
-  if (v.bulkCellMv >= c.chargeStopCellMv)
-    found.push({
-      key: 'control.voltage.bulkCellMv',
-      message: `${v.bulkCellMv} must be below control.chargeStopCellMv (${c.chargeStopCellMv}): charging stops before the pack reaches bulk, so it never gets to absorption and float`,
-    });
-  else if (lookup(c.tables.chargeVsMaxCellMv, v.bulkCellMv - 1, 'rising') === 0)
-    found.push({
-      key: 'control.tables.chargeVsMaxCellMv',
-      message: `allows no charge current below control.voltage.bulkCellMv (${v.bulkCellMv}), so the pack never reaches bulk`,
-    });
-  if (v.floatCellMv > v.bulkCellMv)
-    found.push({ key: 'control.voltage.floatCellMv', message: `${v.floatCellMv} must not exceed control.voltage.bulkCellMv (${v.bulkCellMv})` });
-  if (v.cvlFloorCellMv >= v.floatCellMv)
-    found.push({ key: 'control.voltage.cvlFloorCellMv', message: `${v.cvlFloorCellMv} must be below control.voltage.floatCellMv (${v.floatCellMv})` });
-  const reset = v.socReset;
-  if (reset.cellMv <= v.bulkCellMv)
-    found.push({ key: 'control.voltage.socReset.cellMv', message: `${reset.cellMv} must be above control.voltage.bulkCellMv (${v.bulkCellMv}) (§2A)` });
-  // §2A config check: a reset voltage the charge current never reaches keeps the pack out of
-  // float for good. Only when the reset is switched on; the defaults leave it off.
-  if (reset.afterDays !== null && reset.cellMv >= c.chargeStopCellMv)
-    found.push({
-      key: 'control.voltage.socReset.cellMv',
-      message: `${reset.cellMv} must be below control.chargeStopCellMv (${c.chargeStopCellMv}) when the SoC reset is on`,
-    });
-  else if (reset.afterDays !== null && lookup(c.tables.chargeVsMaxCellMv, reset.cellMv - 1, 'rising') === 0)
-    found.push({ key: 'control.tables.chargeVsMaxCellMv', message: `must allow charge current below control.voltage.socReset.cellMv (${reset.cellMv})` });
-  return found;
+/**
+ * The cell voltages of the charge policy, the points left out taken from the chemistry's preset.
+ * With auto the chemistry is known at the first snapshot, where control/battery-policy.ts runs the
+ * same check; now only what no chemistry could make right is refused, in LiFePO4's words.
+ */
+const cellVoltages: CrossCheck = ({ battery, control }) => {
+  const under = (chemistry: Chemistry) => cellVoltageContradictions(resolveControlSettings(control, CHEMISTRY_PRESETS[chemistry]));
+  if (battery.chemistry !== 'auto') return under(battery.chemistry);
+  const each = CHEMISTRIES.map(under);
+  return each.every((found) => found.length > 0) ? each[0] : [];
 };
 
 /** A current limit must be bounded, and below what the bridge itself accepts as a measurement. */

@@ -4,7 +4,8 @@
  * slow machines (the vcan VM) shorten or stretch them without code changes.
  */
 import { z } from 'zod';
-import { controlSettingsSchema } from '../control/settings';
+import { CHEMISTRIES } from '../control/chemistry';
+import { controlConfigSchema } from '../control/settings';
 import { JkAlarmBit } from '../protocol/jk/snapshot';
 
 export const BRIDGE_PROFILES = ['pylon-lv', 'goodwe-lv', 'sma-si', 'victron', 'pylon-hv'] as const;
@@ -166,6 +167,14 @@ const canSchema = z
     /** socketcan:<iface> | slcan:<serial path>[@bitrate] | stdout (dry run). */
     bus: z.string().min(1).optional(),
     profile: z.enum(BRIDGE_PROFILES).default('pylon-lv'),
+    /**
+     * Level of a tripped one-direction BMS protection (cell over/under voltage, over-current, cold):
+     * 'alarm' (Pylon 0x359 bytes 0-1, SMA/Victron alarm pairs) or 'warning' (0x359 bytes 2-3,
+     * warning pairs). Default per profile: pylon-lv and goodwe-lv 'alarm' (Pylon V1.2 document,
+     * inverter-can-protocols.md §3.2), sma-si and victron 'warning' (an alarm stops them, §10.13).
+     * Some Solis show "BMS error" on protection bits (§10.9): 'warning' for them.
+     */
+    bmsProtections: z.enum(['alarm', 'warning']).optional(),
     /** Full frame set period (spec §8: 1 s for every profile). */
     periodMs: ms(50, 1000),
     /**
@@ -240,6 +249,18 @@ const logSchema = z
   .strict()
   .prefault({});
 
+const batterySchema = z
+  .object({
+    /**
+     * Cell chemistry: its preset fills every voltage point of control not given explicitly.
+     * auto = read from the JK's own cell OVP/UVP settings (0x90/0x93) at the first snapshot
+     * (control/chemistry.ts); the 0xAF battery type is unreliable on real units.
+     */
+    chemistry: z.enum(['auto', ...CHEMISTRIES]).default('auto'),
+  })
+  .strict()
+  .prefault({});
+
 /** Names a bridge in MQTT topics, Home Assistant and the web page: letters, digits, - and _. */
 const bridgeName = z
   .string()
@@ -302,10 +323,11 @@ const commandsSchema = z
 export const bridgeConfigSchema = z
   .object({
     name: bridgeName.default('bridge'),
+    battery: batterySchema,
     bms: bmsSchema,
     can: canSchema,
     state: stateSchema,
-    control: controlSettingsSchema.prefault({}),
+    control: controlConfigSchema.prefault({}),
     log: logSchema,
     mqtt: mqttSchema,
     web: webSchema,

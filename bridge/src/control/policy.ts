@@ -6,6 +6,7 @@
 import type { AlarmSet, BatteryRequests } from '../protocol/can/battery-state';
 import { chargeMosfetOn, dischargeMosfetOn, type BmsSnapshot } from '../protocol/jk/snapshot';
 import { mapJkAlarms } from './alarms';
+import { dischargeVoltageMv, maxChargeVoltageV } from './battery-policy';
 import { cvlTarget, nextPhase, type ChargePhase, type PhaseState } from './charge-voltage';
 import { denyReason, isActive, noCommands, type Commands } from './commands';
 import { chargeCurrentTarget, dischargeCurrentTarget, type CurrentTarget } from './current-limit';
@@ -63,18 +64,23 @@ function packStopVoltageMv(packMv: number, dvlMv: number, cellCount: number, top
 
 /**
  * The CVL to send while charging is stopped for a reason outside the policy (stale data, fault),
- * from the last output: the policy's own CVL in 'cvl' mode, the pack voltage in 'pack' mode.
- * Never 0 (Victron reads 0 as over-voltage, §10.4).
+ * from the last output: the policy's own CVL in 'cvl' mode, the pack voltage in 'pack' mode, and
+ * never below the last known pack voltage up to the CVL maximum, so no inverter discharges the
+ * pack towards it (SMA §5.2, YamBMS #46 §10.6). Never 0 (Victron reads 0 as over-voltage, §10.4).
  */
 export function stoppedChargeVoltageV(
   battery: { packMv: number; cellCount: number },
   settings: ControlSettings,
   output: ControlOutput,
 ): number {
-  if (settings.stop.chargeVoltage !== 'pack') return output.chargeVoltageV;
   const { packMv, cellCount } = battery;
   const topMv = maxChargeVoltageV(settings, cellCount) * 1000 - settings.voltage.dropOffsetPackMv;
-  return packStopVoltageMv(packMv, output.dischargeVoltageV * 1000, cellCount, topMv, settings) / 1000;
+  const chosenV =
+    settings.stop.chargeVoltage === 'pack'
+      ? packStopVoltageMv(packMv, output.dischargeVoltageV * 1000, cellCount, topMv, settings) / 1000
+      : output.chargeVoltageV;
+  // Up to the CVL maximum: a pack above it (overcharged) may come down to it, and invariant 4 holds.
+  return Math.min(maxChargeVoltageV(settings, cellCount), Math.max(chosenV, packMv / 1000));
 }
 
 export function createControlState(): ControlState {
@@ -167,9 +173,7 @@ export function stepControl(
     previousMs,
   );
 
-  // DVL = (BMS UVP + margin) per cell (§2B), never below the discharge-stop voltage.
-  const dvlMv =
-    Math.max(snapshot.settings.cellUvpMv + s.dvlAboveUvpCellMv, s.dischargeStopCellMv) * r.cellCount;
+  const dvlMv = dischargeVoltageMv(s, snapshot.settings.cellUvpMv, r.cellCount);
 
   // Stop encoding (inverter-can-protocols.md §10.4): CVL is never 0. In 'pack' mode a stopped
   // charge is said with the present pack voltage, kept above DVL and not above the CVL maximum.
@@ -228,11 +232,4 @@ export function stepControl(
 
 function withDeny(target: CurrentTarget, direction: 'charge' | 'discharge', command: Commands['denyCharge'], nowMs: number): CurrentTarget {
   return isActive(command, nowMs) && target.limitA > 0 ? { ...target, limitA: 0, reason: denyReason(direction, command) } : target;
-}
-
-/** The highest CVL the settings allow for a pack of cellCount cells, drop offset included. */
-export function maxChargeVoltageV(settings: ControlSettings, cellCount: number): number {
-  const v = settings.voltage;
-  const topCellMv = v.socReset.afterDays === null ? v.bulkCellMv : v.socReset.cellMv;
-  return (topCellMv * cellCount + v.dropOffsetPackMv) / 1000;
 }

@@ -8,6 +8,7 @@
  * are the loader's cross-checks (config/cross-checks.ts), one line each.
  */
 import { z } from 'zod';
+import { CHEMISTRY_PRESETS, type ChemistryPoints, type TablePoint } from './chemistry';
 
 /** Per-cell millivolts. Integer and bounded so that a value written in volts (3.45) is refused. */
 const cellMv = z.number().int().min(1000).max(5000);
@@ -17,7 +18,6 @@ const pct = z.number().min(0).max(100);
 const positiveRate = z.number().positive();
 
 const tablePoint = z.tuple([z.number(), z.number().min(0).max(1)]);
-type TablePoint = z.infer<typeof tablePoint>;
 
 /** x must be strictly monotonic (either direction) so every x maps to exactly one segment. */
 function checkMonotonic(points: readonly TablePoint[], ctx: z.RefinementCtx): void {
@@ -53,12 +53,28 @@ function limitTable(defaultPoints: TablePoint[]) {
     .superRefine((table, ctx) => checkMonotonic(table.points, ctx));
 }
 
+/** A cell-voltage table whose points, when not given, come from the chemistry preset. */
+function cellVoltageTable() {
+  return z
+    .object({
+      mode: z.enum(['linear', 'step']).default('linear'),
+      points: z.array(tablePoint).min(1).optional(),
+    })
+    .strict()
+    .superRefine((table, ctx) => {
+      if (table.points !== undefined) checkMonotonic(table.points, ctx);
+    });
+}
+
 /** The SoC tables are off by default (§2A CCCM_SOC_ENABLE), so they carry a switch. */
 function optionalLimitTable(defaultPoints: TablePoint[]) {
   return limitTable(defaultPoints).safeExtend({ enabled: z.boolean().default(false) });
 }
 
-export type LimitTable = z.infer<ReturnType<typeof limitTable>>;
+export interface LimitTable {
+  mode: 'linear' | 'step';
+  points: TablePoint[];
+}
 
 const recoverySchema = z
   .object({
@@ -89,10 +105,10 @@ const currentSchema = z
 
 const tablesSchema = z
   .object({
-    /** §2A defaults, x = highest cell mV. */
-    chargeVsMaxCellMv: limitTable([[3500, 0], [3450, 0.005], [3425, 0.05], [3400, 0.25], [3375, 1]]).prefault({}),
-    /** x = lowest cell mV. */
-    dischargeVsMinCellMv: limitTable([[2800, 0], [2900, 0.005], [3000, 0.05], [3100, 0.25], [3190, 1]]).prefault({}),
+    /** x = highest cell mV; points from the chemistry preset unless given (chemistry.ts). */
+    chargeVsMaxCellMv: cellVoltageTable().prefault({}),
+    /** x = lowest cell mV; points from the chemistry preset unless given. */
+    dischargeVsMinCellMv: cellVoltageTable().prefault({}),
     /** x = °C; looked up with the lowest and the highest battery temperature separately. */
     chargeVsTemperatureC: limitTable([
       [0, 0], [2, 0.25], [5, 0.5], [10, 1], [40, 1], [45, 0.5], [50, 0.25], [55, 0],
@@ -109,18 +125,18 @@ const tablesSchema = z
 
 const voltageSchema = z
   .object({
-    /** Bulk/absorption target (§2A MAX_CELL_VOLTAGE). */
-    bulkCellMv: cellMv.default(3450),
-    /** §2A FLOAT_CELL_VOLTAGE. */
-    floatCellMv: cellMv.default(3375),
-    /** Lowest CVL the controllers may set; not a cut-off (§2A MIN_CELL_VOLTAGE). */
-    cvlFloorCellMv: cellMv.default(2900),
+    /** Bulk/absorption target (§2A MAX_CELL_VOLTAGE); chemistry preset unless given. */
+    bulkCellMv: cellMv.optional(),
+    /** §2A FLOAT_CELL_VOLTAGE; chemistry preset unless given. */
+    floatCellMv: cellMv.optional(),
+    /** Lowest CVL the controllers may set; not a cut-off (§2A MIN_CELL_VOLTAGE); preset unless given. */
+    cvlFloorCellMv: cellMv.optional(),
     /** Added to the published CVL to make up for cable drop (§2A VOLTAGE_DROP). */
     dropOffsetPackMv: z.number().min(0).max(2000).default(0),
     socReset: z
       .object({
-        /** Raised target that makes the JK resync its SoC (§2A SOC_RESET_CELL_VOLTAGE). */
-        cellMv: cellMv.default(3650),
+        /** Raised target that makes the JK resync its SoC (§2A SOC_RESET_CELL_VOLTAGE); preset unless given. */
+        cellMv: cellMv.optional(),
         /** Due this many days after float was last reached; null = off (§2A default). */
         afterDays: z.number().positive().nullable().default(null),
       })
@@ -208,12 +224,13 @@ const socSchema = z
   })
   .strict();
 
-export const controlSettingsSchema = z
+/** The policy's settings as configured: the chemistry-dependent points may be absent (preset). */
+export const controlConfigSchema = z
   .object({
-    /** No charge current while any cell is at or above this (ARCHITECTURE invariant 1; §2A table end). */
-    chargeStopCellMv: cellMv.default(3500),
-    /** No discharge current while any cell is at or below this (invariant 3; §2A table end). */
-    dischargeStopCellMv: cellMv.default(2800),
+    /** No charge current while any cell is at or above this (ARCHITECTURE invariant 1); preset unless given. */
+    chargeStopCellMv: cellMv.optional(),
+    /** No discharge current while any cell is at or below this (invariant 3); preset unless given. */
+    dischargeStopCellMv: cellMv.optional(),
     current: currentSchema.prefault({}),
     tables: tablesSchema.prefault({}),
     voltage: voltageSchema.prefault({}),
@@ -226,7 +243,80 @@ export const controlSettingsSchema = z
   })
   .strict();
 
-export type ControlSettings = z.infer<typeof controlSettingsSchema>;
+export type ControlConfig = z.output<typeof controlConfigSchema>;
+
+/** The policy's settings with every point resolved (chemistry preset or explicit). */
+export type ControlSettings = ControlConfig & {
+  chargeStopCellMv: number;
+  dischargeStopCellMv: number;
+  voltage: ControlConfig['voltage'] & {
+    bulkCellMv: number;
+    floatCellMv: number;
+    cvlFloorCellMv: number;
+    socReset: ControlConfig['voltage']['socReset'] & { cellMv: number };
+  };
+  tables: ControlConfig['tables'] & { chargeVsMaxCellMv: LimitTable; dischargeVsMinCellMv: LimitTable };
+};
+
+/** The keys a chemistry preset fills, with where each lives in the settings. */
+export const PRESET_KEYS = [
+  'chargeStopCellMv',
+  'dischargeStopCellMv',
+  'voltage.bulkCellMv',
+  'voltage.floatCellMv',
+  'voltage.cvlFloorCellMv',
+  'voltage.socReset.cellMv',
+  'tables.chargeVsMaxCellMv.points',
+  'tables.dischargeVsMinCellMv.points',
+] as const;
+export type PresetKey = (typeof PRESET_KEYS)[number];
+
+/** Which preset keys the config leaves to the chemistry. */
+export function presetKeysUsed(c: ControlConfig): PresetKey[] {
+  const given: Record<PresetKey, unknown> = {
+    chargeStopCellMv: c.chargeStopCellMv,
+    dischargeStopCellMv: c.dischargeStopCellMv,
+    'voltage.bulkCellMv': c.voltage.bulkCellMv,
+    'voltage.floatCellMv': c.voltage.floatCellMv,
+    'voltage.cvlFloorCellMv': c.voltage.cvlFloorCellMv,
+    'voltage.socReset.cellMv': c.voltage.socReset.cellMv,
+    'tables.chargeVsMaxCellMv.points': c.tables.chargeVsMaxCellMv.points,
+    'tables.dischargeVsMinCellMv.points': c.tables.dischargeVsMinCellMv.points,
+  };
+  return PRESET_KEYS.filter((key) => given[key] === undefined);
+}
+
+/** Fills every point the config leaves open from the preset; an explicit point is never changed. */
+export function resolveControlSettings(c: ControlConfig, preset: ChemistryPoints): ControlSettings {
+  const copy = (points: readonly TablePoint[]): TablePoint[] => points.map(([x, y]): TablePoint => [x, y]);
+  return {
+    ...c,
+    chargeStopCellMv: c.chargeStopCellMv ?? preset.chargeStopCellMv,
+    dischargeStopCellMv: c.dischargeStopCellMv ?? preset.dischargeStopCellMv,
+    voltage: {
+      ...c.voltage,
+      bulkCellMv: c.voltage.bulkCellMv ?? preset.bulkCellMv,
+      floatCellMv: c.voltage.floatCellMv ?? preset.floatCellMv,
+      cvlFloorCellMv: c.voltage.cvlFloorCellMv ?? preset.cvlFloorCellMv,
+      socReset: { ...c.voltage.socReset, cellMv: c.voltage.socReset.cellMv ?? preset.socResetCellMv },
+    },
+    tables: {
+      ...c.tables,
+      chargeVsMaxCellMv: { ...c.tables.chargeVsMaxCellMv, points: c.tables.chargeVsMaxCellMv.points ?? copy(preset.chargeVsMaxCellMv) },
+      dischargeVsMinCellMv: {
+        ...c.tables.dischargeVsMinCellMv,
+        points: c.tables.dischargeVsMinCellMv.points ?? copy(preset.dischargeVsMinCellMv),
+      },
+    },
+  };
+}
+
+/**
+ * The settings of a LiFePO4 pack with no BMS settings known: the schema tests and the pure policy
+ * tests use it; the bridge resolves its settings per BMS (battery-policy.ts).
+ */
+export const controlSettingsSchema = controlConfigSchema.transform((c): ControlSettings => resolveControlSettings(c, CHEMISTRY_PRESETS.lifepo4));
+
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null) {

@@ -57,12 +57,22 @@ export interface CanLinkInput {
   downAfterFailedSends: number;
   /** Which received frames the chart hears about (the profile's inverter frames). */
   isInverterFrame(frame: CanFrame): boolean;
+  clock: Clock;
+  /**
+   * Shortest time between two frames of one id on the wire (the profile's inhibit time, SMA
+   * 200 ms, inverter-can-protocols.md §5.1); 0 = none. Measured from when the previous frame of
+   * that id was acknowledged, so a set the transport delayed cannot end up closer to the next.
+   */
+  minFrameIntervalMs: number;
 }
 
 /** A send failure that says nothing about the link itself: the next frame may well go through. */
 function isTransientSendFailure(err: unknown): boolean {
   return isTransportError(err) && (err.code === 'ENOBUFS' || err.code === 'WRITE_FAILED');
 }
+
+/** Kept over a profile's minimum time between frames of one id (see canLinkActor). */
+export const INHIBIT_MARGIN_MS = 5;
 
 /**
  * Opens the bus, reports inverter frames, and sends frame sets in order. A real failure (open
@@ -72,7 +82,8 @@ function isTransientSendFailure(err: unknown): boolean {
  * bugs 7 and 9). Stopping closes the bus once the frames already handed over have been sent.
  */
 export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input, sendBack, receive }) => {
-  const { bus, log, downAfterFailedSends, isInverterFrame } = input;
+  const { bus, log, downAfterFailedSends, isInverterFrame, clock, minFrameIntervalMs } = input;
+  const sentAtMs = new Map<number, number>();
   let active = true;
   let failedInARow = 0;
   let reportedDown = false;
@@ -108,8 +119,14 @@ export const canLinkActor = fromCallback<CanLinkCommand, CanLinkInput>(({ input,
         // Frames already handed over still go out after stop (the shutdown set); only a
         // failed bus ends the queue.
         if (reportedDown) return;
+        // INHIBIT_MARGIN_MS over the inverter's minimum: a frame is timed from its acknowledgement,
+        // which the bridge cannot see the wire by (on SLCAN over a loaded pty the receiver measured
+        // up to 1 ms less than the bridge); a few ms later is still inside the rule, earlier is not.
+        const waitMs = minFrameIntervalMs === 0 ? 0 : (sentAtMs.get(frame.id) ?? -Infinity) + minFrameIntervalMs + INHIBIT_MARGIN_MS - clock.now();
+        if (waitMs > 0) await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), waitMs));
         try {
           await bus.send(frame);
+          if (minFrameIntervalMs > 0) sentAtMs.set(frame.id, clock.now());
         } catch (err) {
           failedInARow += 1;
           if (!isTransientSendFailure(err) || failedInARow >= downAfterFailedSends) {

@@ -26,14 +26,22 @@ import { combineBank, stepPack, type BankMeasurements, type BankResult, type Pac
 import { pollerOptionsFor, type LogFn } from '../bms/poller';
 import { backoffDelayMs, type Clock } from '../clock';
 import type { PackConfig, RunnableConfig } from '../config/schema';
-import { createControlState, recoveringControlState, type ControlOutput, type ControlState } from '../control';
+import {
+  batteryPolicyKey,
+  createControlState,
+  recoveringControlState,
+  resolveBatteryPolicy,
+  type BatteryPolicy,
+  type ControlOutput,
+  type ControlState,
+} from '../control';
 import { decodePylonHvRequest, pylonHvVariant } from '../protocol/can';
 import { isInverterHeartbeat } from '../protocol/can/inverter-frames';
 import { applyCommand, noCommands, type BridgeCommand, type Commands } from '../control/commands';
 import { hasAlarm, type BmsSnapshot, type JkAlarmName } from '../protocol/jk/snapshot';
 import type { ByteLink, CanBus } from '../transport/types';
 import { bmsPollerActor, canLinkActor, type CanLinkCommand, type IoEvent } from './actors';
-import { broadcasts, busFrames, isDecrease, type BusMode, type TransmittedLimits } from './bus-output';
+import { broadcasts, busFrames, isDecrease, profileCodec, type BusMode, type TransmittedLimits } from './bus-output';
 import { respondToInverter, type HvCommand } from './hv-responder';
 
 export interface BridgePorts {
@@ -64,6 +72,8 @@ export interface BridgeContext {
   measurements: BankMeasurements | null;
   output: ControlOutput | null;
   snapshotAtMs: number | null;
+  /** Chemistry, resolved settings and contradictions for the first pack's BMS settings (logged on change). */
+  policy: BatteryPolicy | null;
   busMode: BusMode;
   canUp: boolean;
   canFailures: number;
@@ -114,6 +124,34 @@ function decreasedSet(context: BridgeContext) {
   return set;
 }
 
+const policies = new WeakMap<RunnableConfig, BatteryPolicy>();
+
+/**
+ * The policy for a pack's snapshot (chemistry, its preset fitted to the BMS, the checks of
+ * control/battery-policy.ts), resolved again only when the BMS settings it depends on change.
+ */
+function policyFor(config: RunnableConfig, snapshot: BmsSnapshot): BatteryPolicy {
+  const key = batteryPolicyKey(snapshot.settings, snapshot.cellsMv.length);
+  const cached = policies.get(config);
+  if (cached?.key === key) return cached;
+  const windows = profileCodec(config).limitWindows;
+  const policy = resolveBatteryPolicy(
+    { chemistry: config.battery.chemistry, control: config.control, inverter: windows && { profile: config.can.profile, ...windows } },
+    snapshot.settings,
+    snapshot.cellsMv.length,
+  );
+  policies.set(config, policy);
+  return policy;
+}
+
+/** Why a pack's snapshot must not pass limits: a configured protection alarm or a contradiction (issue 11). */
+function faultCause(config: RunnableConfig, snapshot: BmsSnapshot): string | null {
+  const alarms = activeFaultAlarms(snapshot, config.bms.faultOnAlarms);
+  if (alarms.length > 0) return `BMS protection: ${alarms.join(', ')}`;
+  const { problems } = policyFor(config, snapshot);
+  return problems.length > 0 ? `settings contradict: ${problems.join('; ')}` : null;
+}
+
 function activeFaultAlarms(snapshot: BmsSnapshot, faultOn: readonly JkAlarmName[]): JkAlarmName[] {
   return faultOn.filter((name) => hasAlarm(snapshot, name));
 }
@@ -158,12 +196,9 @@ export const packMachine = setup({
     faultAfter: ({ context }) => context.config.state.faultAfterMs,
   },
   guards: {
-    protectionActive: ({ context, event }) =>
-      event.type === 'BMS.SNAPSHOT' && activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).length > 0,
+    protectionActive: ({ context, event }) => event.type === 'BMS.SNAPSHOT' && faultCause(context.config, event.snapshot) !== null,
     recoveryComplete: ({ context, event }) =>
-      event.type === 'BMS.SNAPSHOT' &&
-      activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).length === 0 &&
-      context.validStreak + 1 >= context.config.state.recoverAfter,
+      event.type === 'BMS.SNAPSHOT' && faultCause(context.config, event.snapshot) === null && context.validStreak + 1 >= context.config.state.recoverAfter,
   },
   actions: {
     /** Keeps the event's snapshot for the report; `restart` says how the control state restarts. */
@@ -188,14 +223,11 @@ export const packMachine = setup({
     }),
     countRecovery: assign({
       validStreak: ({ context, event }) =>
-        event.type === 'BMS.SNAPSHOT' && activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).length === 0
-          ? context.validStreak + 1
-          : 0,
+        event.type === 'BMS.SNAPSHOT' && faultCause(context.config, event.snapshot) === null ? context.validStreak + 1 : 0,
     }),
     resetRecovery: assign({ validStreak: 0 }),
     setFaultReason: assign(({ context, event }) => {
-      if (event.type === 'BMS.SNAPSHOT')
-        return { faultCause: 'data' as const, faultReason: `BMS protection: ${activeFaultAlarms(event.snapshot, context.config.bms.faultOnAlarms).join(', ')}` };
+      if (event.type === 'BMS.SNAPSHOT') return { faultCause: 'data' as const, faultReason: faultCause(context.config, event.snapshot) };
       if (event.type === 'BMS.IMPLAUSIBLE') return { faultCause: 'data' as const, faultReason: `implausible BMS data: ${event.problems.join('; ')}` };
       if (event.type === 'PACK.DISAGREES') return { faultCause: 'data' as const, faultReason: event.problem };
       // The age is not written here, where it would freeze: the status line and the status
@@ -353,14 +385,16 @@ export const bridgeMachine = setup({
         if (event.data === null) return next;
         const { snapshot, atMs, restart } = event.data;
         const control = restart === 'fresh' ? createControlState() : restart === 'recovering' ? recoveringControlState(p.control) : p.control;
-        const step = stepPack(control, p.name, snapshot, context.packs, config.bms.mirrorPacks, atMs, config.control, context.commands);
+        const step = stepPack(control, p.name, snapshot, context.packs, config.bms.mirrorPacks, atMs, policyFor(config, snapshot).settings, context.commands);
         return { ...next, snapshot, snapshotAtMs: atMs, control: step.state, output: step.output };
       });
       const bank = bankOf(packs, config);
-      enqueue.assign({ packs, bank, measurements: bank.measurements, output: bank.output, snapshotAtMs: bank.dataAtMs });
+      const first = packs.find((p) => p.snapshot !== null)?.snapshot ?? null;
+      const policy = first === null ? context.policy : policyFor(config, first);
+      enqueue.assign({ packs, bank, policy, measurements: bank.measurements, output: bank.output, snapshotAtMs: bank.dataAtMs });
       for (const name of bank.disagreeing) enqueue.sendTo(packId(name), { type: 'PACK.DISAGREES', problem: bank.reason ?? 'disagrees with the other packs' } satisfies PackEvent);
       if (bank.mode === 'normal' && context.busMode === 'normal') {
-        const set = decreasedSet({ ...context, packs, bank, measurements: bank.measurements, output: bank.output, snapshotAtMs: bank.dataAtMs });
+        const set = decreasedSet({ ...context, packs, bank, policy, measurements: bank.measurements, output: bank.output, snapshotAtMs: bank.dataAtMs });
         if (set !== null) {
           enqueue.sendTo('canLink', { type: 'TRANSMIT', frames: set.frames } satisfies CanLinkCommand);
           enqueue.assign({ transmitted: set.limits });
@@ -458,6 +492,7 @@ export const bridgeMachine = setup({
     bank: null,
     measurements: null,
     output: null,
+    policy: null,
     snapshotAtMs: null,
     busMode: 'none',
     canUp: false,
@@ -550,6 +585,8 @@ export const bridgeMachine = setup({
             input: ({ context }) => ({
               bus: context.ports.createCanBus(),
               log: context.ports.log,
+              clock: context.ports.clock,
+              minFrameIntervalMs: profileCodec(context.config).minFrameIntervalMs ?? 0,
               downAfterFailedSends: context.config.can.downAfterFailedSends,
               // Pylon HV requests are 29-bit (spec §7); the chart counts the ones it cannot read.
               isInverterFrame: broadcasts(context.config) ? isInverterHeartbeat : (frame) => frame.ext === true,

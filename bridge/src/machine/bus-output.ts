@@ -14,7 +14,7 @@
  * Pure: the chart calls it from its transmit actions.
  */
 import type { RunnableConfig } from '../config/schema';
-import { stoppedChargeVoltageV, type ControlOutput } from '../control';
+import { CHEMISTRY_PRESETS, placeProtections, resolveControlSettings, stoppedChargeVoltageV, type BatteryPolicy, type ControlOutput } from '../control';
 import { PROFILES, createPylonHvCodec, pylonHvVariant, type ProfileCodec } from '../protocol/can';
 import type { BatteryState } from '../protocol/can/battery-state';
 import type { CanFrame } from '../protocol/can/frame';
@@ -41,6 +41,8 @@ export interface BusInputs {
   config: RunnableConfig;
   /** Pylon HV: the inverter asked the battery to sleep. */
   sleeping?: boolean;
+  /** The chemistry and settings the output came from (the first pack's, control/battery-policy.ts). */
+  policy?: BatteryPolicy | null;
 }
 
 /** The codec of the configured profile, with its Pylon HV variant. */
@@ -58,7 +60,7 @@ export function busFrames(inputs: BusInputs): { frames: CanFrame[]; limits: Tran
   if (busMode === 'none' || measurements === null || output === null) return null;
   const tooOld = snapshotAtMs === null || nowMs - snapshotAtMs >= config.state.staleAfterMs;
   const mode = busMode === 'normal' && tooOld ? 'stale' : busMode;
-  const state = batteryStateFor(mode, measurements, output, config, inputs.sleeping === true);
+  const state = batteryStateFor(mode, measurements, output, config, inputs.sleeping === true, inputs.policy ?? null);
   return {
     frames: profileCodec(config).encode(state),
     state,
@@ -94,13 +96,20 @@ export function batteryStateFor(
   output: ControlOutput,
   config: RunnableConfig,
   sleeping = false,
+  policy: BatteryPolicy | null = null,
 ): BatteryState {
   const identity = config.can.identity;
+  const codec = profileCodec(config);
+  const dvlWindow = codec.limitWindows?.dischargeVoltageV;
+  // The settings the output came from (the chemistry's preset where the config leaves points open).
+  const settings = policy?.settings ?? resolveControlSettings(config.control, CHEMISTRY_PRESETS.lifepo4);
   const measured: BatteryState = {
     chargeVoltageV: output.chargeVoltageV,
     chargeCurrentLimitA: output.chargeCurrentLimitA,
     dischargeCurrentLimitA: output.dischargeCurrentLimitA,
-    dischargeVoltageV: output.dischargeVoltageV,
+    // At the nearest edge of what the inverter accepts: outside it, SMA keeps its older (default
+    // 41 V) value (§5.1); the policy's DCL still stops discharge (battery-policy.ts logs the note).
+    dischargeVoltageV: dvlWindow === undefined ? output.dischargeVoltageV : Math.min(dvlWindow[1], Math.max(dvlWindow[0], output.dischargeVoltageV)),
     socPct: output.socPct,
     // JK reports no SoH; estimate it from cycles as Uksa007 does (field-survey.md §2C:
     // 100 · (1 − cycles / 6000)), never below 0.
@@ -110,8 +119,8 @@ export function batteryStateFor(
     currentA: m.currentMa / 1000,
     // 0x356 temperature = the warmer battery sensor (spec §11); the MOSFET sensor is not a cell.
     temperatureC: m.maxTemperatureC.value,
-    alarms: output.alarms,
-    warnings: output.warnings,
+    // Where a one-direction protection trip goes is the inverter's choice (control/alarms.ts).
+    ...placeProtections({ alarms: output.alarms, warnings: output.warnings }, config.can.bmsProtections ?? codec.bmsProtections),
     requests: output.requests,
     identity: {
       manufacturer: identity.manufacturer ?? PROFILES[config.can.profile].defaultManufacturer,
@@ -129,16 +138,19 @@ export function batteryStateFor(
       minTemperatureC: m.minTemperatureC.value,
       maxTemperatureC: m.maxTemperatureC.value,
     },
-    // Pylon HV 0x7320 "voltage level": LiFePO4's nominal 3.2 V per cell [the JK packs of this
-    // project's profiles; a chemistry setting would refine it], and 0x4250 cycles (a bank's are
-    // capacity-weighted, so rounded).
-    pack: { cellCount: m.cellCount, cycles: Math.round(m.cycles), nominalVoltageV: Math.round(m.cellCount * 3.2) },
+    // The chemistry's nominal cell voltage × cells (Pylon HV 0x7320, Goodwe module count) and
+    // 0x4250 cycles (a bank's are capacity-weighted, so rounded).
+    pack: {
+      cellCount: m.cellCount,
+      cycles: Math.round(m.cycles),
+      nominalVoltageV: (m.cellCount * CHEMISTRY_PRESETS[policy?.chemistry ?? 'lifepo4'].nominalCellMv) / 1000,
+    },
   };
   if (mode === 'normal' && !sleeping) return measured;
 
   const stopped = {
     ...measured,
-    chargeVoltageV: stoppedChargeVoltageV({ packMv: m.voltageMv, cellCount: m.cellCount }, config.control, output),
+    chargeVoltageV: stoppedChargeVoltageV({ packMv: m.voltageMv, cellCount: m.cellCount }, settings, output),
     chargeCurrentLimitA: config.control.stop.currentA,
     dischargeCurrentLimitA: config.control.stop.currentA,
     requests: { chargeEnable: false, dischargeEnable: false, forceChargeI: false, forceChargeII: false, fullCharge: false },

@@ -102,7 +102,7 @@ export function bridgeStatus(value: unknown, context: BridgeContext, nowMs: numb
   let alarms: string[] = [];
   let warnings: string[] = [];
   if (busMode !== 'none' && measurements !== null && output !== null) {
-    const state = batteryStateFor(busMode, measurements, output, config, context.hv.sleeping);
+    const state = batteryStateFor(busMode, measurements, output, config, context.hv.sleeping, context.policy);
     const stopped = busMode === 'stale' ? 'BMS data stale' : busMode === 'fault' ? `fault: ${context.faultReason ?? 'unknown'}` : 'asleep at the inverter\'s request';
     limits = {
       chargeVoltageV: round(state.chargeVoltageV, 3),

@@ -19,7 +19,10 @@ function snapshot(edit: (s: BmsSnapshot) => void = () => undefined): BmsSnapshot
   return decoded.snapshot;
 }
 
-/** The shipped defaults: margin 50 mV of 3500 / 2800 mV, 0.9 × 50 A / 60 A, 10 polls after a change. */
+/**
+ * The shipped defaults: margin 50 mV of the stops, 0.9 × 50 A / 60 A, 10 polls after a change. The
+ * capture's JK (OVP 3.60 V, UVP 3.00 V) is LiFePO4: stops 3500 / 3100 mV (preset, fitted to the UVP).
+ */
 const DEFAULTS: FastPollSettings = fastPollSettings(bridgeConfigSchema.parse({}));
 
 /** Feeds the snapshots in order and returns the pace after each. */
@@ -44,17 +47,18 @@ describe('defaults', () => {
     expect(DEFAULTS).toEqual({
       enabled: true,
       cellMarginMv: 50,
-      chargeStopCellMv: 3500,
-      dischargeStopCellMv: 2800,
+      stops: expect.any(Function),
       currentFraction: 0.9,
       maxChargeA: 50,
       maxDischargeA: 60,
       afterChangePolls: 10,
     });
+    expect(DEFAULTS.stops(snapshot())).toEqual({ chargeStopCellMv: 3500, dischargeStopCellMv: 3100 });
     const custom = fastPollSettings(
       bridgeConfigSchema.parse({ bms: { fastPoll: { cellMarginMv: 20 } }, control: { chargeStopCellMv: 3550, current: { maxChargeA: 100 } } }),
     );
-    expect(custom).toMatchObject({ cellMarginMv: 20, chargeStopCellMv: 3550, maxChargeA: 100 });
+    expect(custom).toMatchObject({ cellMarginMv: 20, maxChargeA: 100 });
+    expect(custom.stops(snapshot()).chargeStopCellMv).toBe(3550);
   });
 });
 
@@ -62,7 +66,7 @@ describe('near a limit: back to back', () => {
   it.each([
     { what: 'the highest cell at the charge stop − margin', edit: (s: BmsSnapshot) => void (s.cellsMv[3] = 3450), fast: 'charge-stop' },
     { what: 'a cell above the charge stop', edit: (s: BmsSnapshot) => void (s.cellsMv[15] = 3600), fast: 'charge-stop' },
-    { what: 'the lowest cell at the discharge stop + margin', edit: (s: BmsSnapshot) => void (s.cellsMv[0] = 2850), fast: 'discharge-stop' },
+    { what: 'the lowest cell at the discharge stop + margin', edit: (s: BmsSnapshot) => void (s.cellsMv[0] = 3150), fast: 'discharge-stop' },
     { what: 'charging above 0.9 × 50 A', edit: (s: BmsSnapshot) => void (s.currentMa = 45_001), fast: 'charge-current' },
     { what: 'discharging above 0.9 × 60 A', edit: (s: BmsSnapshot) => void (s.currentMa = -54_001), fast: 'discharge-current' },
   ] as const)('$what', ({ edit, fast }) => {
@@ -71,7 +75,7 @@ describe('near a limit: back to back', () => {
 
   it.each([
     { what: 'the highest cell 1 mV short of the margin', edit: (s: BmsSnapshot) => void (s.cellsMv[3] = 3449) },
-    { what: 'the lowest cell 1 mV short of the margin', edit: (s: BmsSnapshot) => void (s.cellsMv[0] = 2851) },
+    { what: 'the lowest cell 1 mV short of the margin', edit: (s: BmsSnapshot) => void (s.cellsMv[0] = 3151) },
     { what: 'charging at exactly 0.9 × 50 A', edit: (s: BmsSnapshot) => void (s.currentMa = 45_000) },
     { what: 'discharging at exactly 0.9 × 60 A', edit: (s: BmsSnapshot) => void (s.currentMa = -54_000) },
   ])('not yet: $what', ({ edit }) => {

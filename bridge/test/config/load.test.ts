@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type LoadResult } from '../../src/config/load';
-import { defaultControlSettings } from '../../src/control';
+import { controlConfigSchema } from '../../src/control';
 
 const LINKS = ['--bms', '/dev/ttyUSB0', '--can', 'stdout'];
 const SAMPLE = path.resolve(__dirname, '../../../deploy/bridge.example.yaml');
@@ -73,7 +73,10 @@ describe('defaults and precedence', () => {
       identity: { moduleCount: 1, firmwareMajor: 1, firmwareMinor: 0 },
     });
     expect(c.state).toEqual({ staleAfterMs: 5000, faultAfterMs: 30000, silenceAfterMs: 60000, recoverAfter: 3, inverterTimeoutMs: 10000 });
-    expect(c.control).toEqual(defaultControlSettings);
+    expect(c.battery).toEqual({ chemistry: 'auto' });
+    // The voltage points stay open: the chemistry preset fills them per BMS (battery-policy.ts).
+    expect(c.control).toEqual(controlConfigSchema.parse({}));
+    expect(c.control.chargeStopCellMv).toBeUndefined();
     expect(c.log).toEqual({ level: 'info', format: 'pretty' });
   });
 

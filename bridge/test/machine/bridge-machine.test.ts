@@ -329,9 +329,10 @@ describe('issue 10 field bugs', () => {
     expect(h.actor.getSnapshot().context.output?.phase).toBe('float');
     expect(h.last().decoded.chargeVoltageV).toBeCloseTo(54.0, 1);
     expect(h.last().decoded.chargeCurrentLimitA).toBe(0);
-    // the CVL never goes back up to bulk (55.2 V) while the current returns through hold and ramp
+    // the CVL never goes back up to bulk (55.2 V) while the current returns through hold and ramp;
+    // while stale it is the float voltage or the 54.08 V pack, never below the pack (issue 11)
     h.feed(settled, 60_000);
-    for (const set of h.sentSince(14_000)) expect(set.decoded.chargeVoltageV).toBeCloseTo(54.0, 1);
+    for (const set of h.sentSince(14_000)) expect([54.0, 54.1]).toContain(set.decoded.chargeVoltageV);
     expect(h.last().decoded.chargeCurrentLimitA).toBe(42.5); // the cell table at 3.380 V
   });
 

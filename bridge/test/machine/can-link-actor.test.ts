@@ -3,11 +3,14 @@
  * replaced by the newer one, so a bus slower than the requests never builds a backlog, and what
  * goes out is the newest answer. And what counts as losing the link (issue 10, bugs 7 and 9): one
  * failed send (a transient ENOBUFS, junk read as an adapter's refusal) loses that frame only; a
- * run of them, or a failure that says the bus is gone, reports CAN.DOWN once.
+ * run of them, or a failure that says the bus is gone, reports CAN.DOWN once. And a profile's
+ * inhibit time kept on the wire (issue 11: SMA, 200 ms between frames of one id,
+ * inverter-can-protocols.md §5.1), from each frame's acknowledgement, on fake timers.
  */
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { assign, createActor, sendTo, setup } from 'xstate';
+import { systemClock } from '../../src/clock';
 import { canLinkActor, type CanLinkCommand, type CanLinkInput, type IoEvent } from '../../src/machine/actors';
 import { canFrame, type CanFrame } from '../../src/protocol/can';
 import { MemoryCanNetwork } from '../../src/transport/memory-bus';
@@ -48,7 +51,7 @@ const reply = (n: number): CanFrame[] => [canFrame(0x4210, [n], true), canFrame(
 describe('canLink queue', () => {
   it('200 keyed replies while the bus is busy: the one in flight, then only the newest', async () => {
     const { bus, sent, releaseAll } = slowBus();
-    const actor = createActor(canLinkActor, { input: { bus, log: pino({ level: 'silent' }), isInverterFrame: () => false, downAfterFailedSends: 3 } });
+    const actor = createActor(canLinkActor, { input: { bus, log: pino({ level: 'silent' }), isInverterFrame: () => false, downAfterFailedSends: 3, clock: systemClock, minFrameIntervalMs: 0 } });
     actor.start();
     actor.send({ type: 'TRANSMIT', frames: reply(1), key: 'ensemble' } satisfies CanLinkCommand);
     await Promise.resolve(); // the first answer is on its way (waiting for the bus)
@@ -65,7 +68,7 @@ describe('canLink queue', () => {
 
   it('different keys and unkeyed sets are each sent, in order', async () => {
     const { bus, sent, releaseAll } = slowBus();
-    const actor = createActor(canLinkActor, { input: { bus, log: pino({ level: 'silent' }), isInverterFrame: () => false, downAfterFailedSends: 3 } });
+    const actor = createActor(canLinkActor, { input: { bus, log: pino({ level: 'silent' }), isInverterFrame: () => false, downAfterFailedSends: 3, clock: systemClock, minFrameIntervalMs: 0 } });
     actor.start();
     actor.send({ type: 'TRANSMIT', frames: reply(1) });
     actor.send({ type: 'TRANSMIT', frames: [canFrame(0x7310, [2], true)], key: 'equipment' });
@@ -90,7 +93,7 @@ function startLink(downAfterFailedSends = 3) {
     actors: { canLink: canLinkActor },
   }).createMachine({
     context: { events: [] },
-    invoke: { id: 'canLink', src: 'canLink', input: (): CanLinkInput => ({ bus, log: pino({ level: 'silent' }), downAfterFailedSends, isInverterFrame: () => false }) },
+    invoke: { id: 'canLink', src: 'canLink', input: (): CanLinkInput => ({ bus, log: pino({ level: 'silent' }), downAfterFailedSends, isInverterFrame: () => false, clock: systemClock, minFrameIntervalMs: 0 }) },
     on: {
       SEND: { actions: sendTo('canLink', ({ event }): CanLinkCommand => ({ type: 'TRANSMIT', frames: (event as { frames: CanFrame[] }).frames })) },
       '*': { actions: assign({ events: ({ context, event }) => [...context.events, event as IoEvent] }) },
@@ -153,5 +156,58 @@ describe('CAN link actor: what takes the link down', () => {
     await settle();
     expect(link.downs()).toHaveLength(1);
     expect(link.heard).toEqual([]);
+  });
+});
+
+describe('canLink inhibit time', () => {
+  async function link(minFrameIntervalMs: number) {
+    const network = new MemoryCanNetwork();
+    const inverter = network.attach('inverter');
+    await inverter.open();
+    const heard: { atMs: number; id: number }[] = [];
+    inverter.onFrame((frame) => heard.push({ atMs: Date.now(), id: frame.id }));
+    const actor = createActor(canLinkActor, {
+      input: { bus: network.attach('bridge'), log: pino({ level: 'silent' }), isInverterFrame: () => false, downAfterFailedSends: 3, clock: systemClock, minFrameIntervalMs },
+    });
+    actor.start();
+    await vi.advanceTimersByTimeAsync(1);
+    return { actor, heard, t0: Date.now() };
+  }
+
+  const set = [canFrame(0x351, [1, 2, 3, 4, 5, 6, 7, 8]), canFrame(0x355, [50, 0, 100, 0])];
+
+  it('a set handed over 10 ms after the last leaves each id 200 ms (+ the 5 ms margin) after its previous frame', async () => {
+    vi.useFakeTimers();
+    try {
+      const { actor, heard, t0 } = await link(200);
+      actor.send({ type: 'TRANSMIT', frames: set });
+      await vi.advanceTimersByTimeAsync(10);
+      actor.send({ type: 'TRANSMIT', frames: set });
+      await vi.advanceTimersByTimeAsync(500);
+      expect(heard.map((h) => [h.id, h.atMs - t0])).toEqual([
+        [0x351, 0],
+        [0x355, 0],
+        [0x351, 205],
+        [0x355, 205],
+      ]);
+      actor.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('without an inhibit time both sets go at once', async () => {
+    vi.useFakeTimers();
+    try {
+      const { actor, heard, t0 } = await link(0);
+      actor.send({ type: 'TRANSMIT', frames: set });
+      await vi.advanceTimersByTimeAsync(10);
+      actor.send({ type: 'TRANSMIT', frames: set });
+      await vi.advanceTimersByTimeAsync(500);
+      expect(heard.map((h) => h.atMs - t0)).toEqual([0, 0, 10, 10]);
+      actor.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -106,6 +106,9 @@ export interface BatteryState {
 export interface PackInfo {
   cellCount: number;
   cycles: number;
-  /** 0x7320 "voltage level", whole volts. */
+  /**
+   * Nominal pack voltage: cells × the chemistry's nominal cell voltage (control/chemistry.ts).
+   * Pylon HV 0x7320 "voltage level" in whole volts; Goodwe turns capacity into energy with it (§4).
+   */
   nominalVoltageV: number;
 }

@@ -32,19 +32,27 @@ function chargeVoltageRaw(state: BatteryState): { raw: number; substituted: bool
 }
 
 /**
+ * The largest "stop" a limit may carry while its enable flag is clear: Sofar ignores 0 A and is
+ * stopped with 0.1 A (diyBMS, §10.5), so the bridge's control.stop.currentA must reach the wire.
+ */
+export const STOP_CURRENT_MAX_A = 0.1;
+
+/**
  * Always 8 bytes (Pylontech sends DLC 8 with DVL, §3.2; SMA and Victron use all four fields).
  * CCL and DCL are magnitudes clamped to 0..3276.7 A: a negative limit is never sent (§1, §10.8;
- * Solis reads them unsigned). A cleared enable flag forces its limit to 0, so no profile's frame set
- * says "charge disabled" and "CCL > 0" at once (g2s-351-charge-disabled; SMA has no other way to
- * express the flags, §5.6). DVL is clamped to 0..6553.5 V (0 is accepted by Solis, g2s-351).
+ * Solis reads them unsigned). A cleared enable flag zeroes any limit above STOP_CURRENT_MAX_A, so
+ * no profile's frame set says "charge disabled" and "charge at 50 A" at once
+ * (g2s-351-charge-disabled; SMA has no other way to express the flags, §5.6), while the configured
+ * 0.1 A stop encoding still goes out. DVL is clamped to 0..6553.5 V (0 is accepted by Solis, g2s-351).
  */
 export function encodeLimits(state: BatteryState): CanFrame {
   const cvl = chargeVoltageRaw(state);
   const chargeAllowed = state.requests.chargeEnable && !cvl.substituted;
+  const limitRaw = (amps: number, allowed: boolean) => toRaw(allowed || amps <= STOP_CURRENT_MAX_A ? amps : 0, 10, 0, S16_MAX);
   const data = new Uint8Array(8);
   writeU16(data, 0, cvl.raw);
-  writeU16(data, 2, chargeAllowed ? toRaw(state.chargeCurrentLimitA, 10, 0, S16_MAX) : 0);
-  writeU16(data, 4, state.requests.dischargeEnable ? toRaw(state.dischargeCurrentLimitA, 10, 0, S16_MAX) : 0);
+  writeU16(data, 2, cvl.substituted ? 0 : limitRaw(state.chargeCurrentLimitA, chargeAllowed));
+  writeU16(data, 4, limitRaw(state.dischargeCurrentLimitA, state.requests.dischargeEnable));
   writeU16(data, 6, toRaw(state.dischargeVoltageV, 10, 0, U16_MAX));
   return canFrame(0x351, data);
 }

@@ -19,6 +19,15 @@ export interface ProfileCodec {
   requestResponse?: true;
   /** default 0x35E name etc. */
   defaultManufacturer: string;
+  /**
+   * Where a one-direction BMS protection trip goes by default (config can.bmsProtections):
+   * 'alarm' = the protection level (Pylon 0x359 bytes 0-1, §3.2), 'warning' = the warning level.
+   */
+  bmsProtections: 'alarm' | 'warning';
+  /** The CVL and DVL the inverter accepts, in V; values outside are dropped by it (SMA §5.1). */
+  limitWindows?: { chargeVoltageV: readonly [number, number]; dischargeVoltageV: readonly [number, number] };
+  /** Shortest time between two frames of one id the inverter accepts (SMA inhibit time, §5.1). */
+  minFrameIntervalMs?: number;
   /** One full frame set, in send order. Never throws; see each module for how bad values are clamped. */
   encode(state: BatteryState): CanFrame[];
   /** One frame → a patch of BatteryState. */

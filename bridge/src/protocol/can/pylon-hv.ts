@@ -514,6 +514,8 @@ export function createPylonHvCodec(variant: PylonHvVariant = PYLON_HV_DEFAULT_VA
     frameIds: PYLON_HV_ENSEMBLE_IDS.map((base) => base + variant.address),
     requestResponse: true,
     defaultManufacturer: 'PYLON',
+    // Issue 13's placement: one-direction trips at the alarm (warning) level of 0x4250.
+    bmsProtections: 'warning',
     encode: (state) => encodePylonHvEnsemble(state, variant),
     decode: (frame) => decodeReply(frame, variant),
   };

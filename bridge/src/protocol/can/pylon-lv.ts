@@ -229,6 +229,8 @@ export function createPylonFamilyCodec(options: PylonFamilyOptions): ProfileCode
     name: options.name,
     frameIds: [0x359, 0x351, 0x355, 0x356, 0x35c, 0x35e],
     defaultManufacturer: options.defaultManufacturer,
+    // The V1.2 document, Uksa007 and YamBMS put a tripped protection in bytes 0-1 (§3.2, §11).
+    bmsProtections: 'alarm',
     encode: (state) => [
       encodePylonFlags(state, options.moduleCount(state)),
       encodeLimits(state),

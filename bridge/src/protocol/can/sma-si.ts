@@ -17,8 +17,12 @@
  *   only through CCL / DCL (a cleared flag sends 0, frames-35x.ts); force charge and full charge
  *   cannot be expressed. DCL is ignored off-grid, where DVL is what stops the SI (§5.2).
  * - 0x00F remote quick stop is decoded but never sent: the SI then waits for a manual start (§5.2).
- * - Ranges (CVL 41-63 V, DVL 41-48 V, §5.2) are not clamped here: the SI silently keeps the
- *   last good value (§10.13), so out-of-range limits are a configuration error the checker flags.
+ * - Ranges (CVL 41-63 V, DVL 41-48 V, §5.2) are declared in limitWindows, not clamped here: the
+ *   SI silently keeps the last good value (§10.13). The bridge refuses a battery whose CVL cannot
+ *   fit and sends DVL at the nearest edge (control/battery-policy.ts, machine/bus-output.ts).
+ * - Inhibit time: "Values to Sunny Island must not be sent out faster than every 200msec" (§5.1),
+ *   per id; the CAN link actor holds a frame that would come sooner (machine/actors.ts).
+ * - A tripped one-direction BMS protection is a warning: any alarm stops the SI (§5.3, §10.13).
  */
 import {
   alarmPairsDecoder,
@@ -65,6 +69,9 @@ export const smaSi: ProfileCodec = {
   name: 'sma-si',
   frameIds: [0x351, 0x355, 0x356, 0x35a, 0x35e, 0x35f],
   defaultManufacturer: SMA_DEFAULT_NAME,
+  bmsProtections: 'warning',
+  limitWindows: { chargeVoltageV: [41, 63], dischargeVoltageV: [41, 48] },
+  minFrameIntervalMs: 200,
   encode: (state) => [
     encodeLimits(state),
     encodeSoc(state, { dlc: 6, hiResNullRaw: U16_MAX }),

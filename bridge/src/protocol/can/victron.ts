@@ -195,6 +195,8 @@ export const victron: ProfileCodec = {
   name: 'victron',
   frameIds: [0x351, 0x355, 0x356, 0x35a, 0x35e, 0x35f, 0x360, 0x372, 0x373, 0x374, 0x375, 0x376, 0x377, 0x379],
   defaultManufacturer: VICTRON_DEFAULT_NAME,
+  // A 0x35A alarm makes the GX stop the system; a one-direction trip is already a zero limit.
+  bmsProtections: 'warning',
   encode: (state) => [
     encodeLimits(state),
     encodeSoc(state, { dlc: 8, hiResNullRaw: 0 }),

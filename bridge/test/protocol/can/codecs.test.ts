@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 import {
   ALARM_KINDS,
   FALLBACK_CHARGE_VOLTAGE_V,
+  STOP_CURRENT_MAX_A,
   PROFILES,
   canFrame,
   goodweModuleCount,
@@ -186,9 +187,22 @@ describe('0x351 stop encodings and clamps (§1, §10.4, §10.8)', () => {
     expect(limits(withState((s) => ((s.chargeCurrentLimitA = 1e9), (s.dischargeCurrentLimitA = 5000))))).toMatchObject({ ccl: 3276.7, dcl: 3276.7 });
   });
 
-  test.each(['pylon-lv', 'goodwe-lv', 'sma-si', 'victron'] as const)('%s: a cleared enable flag forces its limit to 0', (profile) => {
+  test.each(['pylon-lv', 'goodwe-lv', 'sma-si', 'victron'] as const)('%s: a cleared enable flag forces a real limit to 0', (profile) => {
     expect(limits(withState((s) => (s.requests.chargeEnable = false)), profile)).toMatchObject({ ccl: 0, dcl: 150 });
     expect(limits(withState((s) => (s.requests.dischargeEnable = false)), profile)).toMatchObject({ ccl: 100, dcl: 0 });
+  });
+
+  test.each(['pylon-lv', 'goodwe-lv', 'sma-si', 'victron'] as const)('%s: the 0.1 A stop encoding reaches the wire with the flag clear (Sofar, §10.5)', (profile) => {
+    const stopped = withState((s) => {
+      s.requests.chargeEnable = false;
+      s.requests.dischargeEnable = false;
+      s.chargeCurrentLimitA = 0.1;
+      s.dischargeCurrentLimitA = 0.1;
+    });
+    expect(STOP_CURRENT_MAX_A).toBe(0.1);
+    expect(limits(stopped, profile)).toMatchObject({ ccl: 0.1, dcl: 0.1 });
+    // 0x351 bytes 2-5: 01 00 01 00.
+    expect(hexOf(frame(profile, stopped, 0x351).data).split(' ').slice(2, 6).join(' ')).toBe('01 00 01 00');
   });
 
   test.each([0, -5, 0.04, Number.NaN, Number.NEGATIVE_INFINITY])('CVL %s is never sent: present pack voltage instead, and CCL 0', (cvl) => {

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
   PROFILES,
+  STOP_CURRENT_MAX_A,
   goodweModuleCount,
   isInverterHeartbeat,
   mergeBatteryState,
@@ -108,8 +109,10 @@ function expectedName(state: BatteryState, fallback: string): string {
 
 function checkCommon(state: BatteryState, got: BatteryStatePatch): void {
   near(got.chargeVoltageV, state.chargeVoltageV, 0.05, 'CVL');
-  near(got.chargeCurrentLimitA, state.requests.chargeEnable ? Math.min(state.chargeCurrentLimitA, S16_MAX_A) : 0, 0.05, 'CCL');
-  near(got.dischargeCurrentLimitA, state.requests.dischargeEnable ? Math.min(state.dischargeCurrentLimitA, S16_MAX_A) : 0, 0.05, 'DCL');
+  // A cleared flag passes only the stop encoding (≤ 0.1 A, Sofar §10.5) and zeroes a real limit.
+  const sent = (amps: number, enabled: boolean) => (enabled || amps <= STOP_CURRENT_MAX_A ? Math.min(amps, S16_MAX_A) : 0);
+  near(got.chargeCurrentLimitA, sent(state.chargeCurrentLimitA, state.requests.chargeEnable), 0.05, 'CCL');
+  near(got.dischargeCurrentLimitA, sent(state.dischargeCurrentLimitA, state.requests.dischargeEnable), 0.05, 'DCL');
   near(got.dischargeVoltageV, state.dischargeVoltageV, 0.05, 'DVL');
   near(got.socPct, state.socPct, 0.5, 'SOC');
   near(got.sohPct, state.sohPct, 0.5, 'SOH');
