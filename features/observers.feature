@@ -68,6 +68,7 @@ Feature: MQTT, Home Assistant and the web page
     Then no answer comes within 2000 ms
     And the inverter sees charging and discharging enabled
 
+  @native-speed
   Scenario: The page shows the cells, the limits and the states change live when a fault comes
     Given a 16-cell battery at 60 % SoC
     And a "pylon-lv" inverter on the bus
@@ -94,6 +95,7 @@ Feature: MQTT, Home Assistant and the web page
     And the page lists a recent event saying "bms fault"
     And the checker saw no invariant violation
 
+  @native-speed
   Scenario: A command from the page reaches the bus
     Given a 16-cell battery at 60 % SoC
     And a "pylon-lv" inverter on the bus

@@ -77,6 +77,7 @@ Feature: Pylon HV inverters (request and response, 29-bit ids)
     And the charge current limit rose through at least 2 intermediate values
     And the checker saw no invariant violation
 
+  @native-speed
   Scenario: A request storm delays neither the BMS polling nor the reaction
     Given the "jk-24s-200ah" battery at 60 % SoC
     And a "pylon-hv" inverter on the bus

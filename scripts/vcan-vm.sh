@@ -322,6 +322,8 @@ write_job() {
         # A failed set-up is the VM's failure, not the command's: same status as no report.
         echo "$ip link add dev $(shquote "$iface") type vcan || exit $STATUS_NO_REPORT"
         echo "$ip link set dev $(shquote "$iface") up || exit $STATUS_NO_REPORT"
+        # Loopback: the scenarios' MQTT broker and the bridge's web page talk over 127.0.0.1.
+        echo "$ip link set dev lo up || exit $STATUS_NO_REPORT"
         echo "cd $(shquote "$PWD") || exit $STATUS_NO_REPORT"
         for name in "${vars[@]}"; do
             if [[ -v $name ]]; then echo "export $name=$(shquote "${!name}")"; fi

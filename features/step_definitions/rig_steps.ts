@@ -34,6 +34,11 @@ Given('a(n) {string} inverter on the bus', async function (this: RigWorld, profi
 Given('the bridge setting {string} is {string}', function (this: RigWorld, key: string, value: string) {
   assert.equal(this.inverter, undefined, 'give bridge settings before the inverter joins the bus: its checker judges the bridge by them');
   const { timing, onPackLost, others } = splitDeclaredSettings([`${key}=${value}`], { timing: this.timing, onPackLost: this.onPackLost });
+  // A timing the scenario states is a base value like the World's own: scaled for this machine
+  // (inside the vcan VM), so it keeps its relation to the scaled reply timeout.
+  for (const field of Object.keys(timing) as Array<keyof typeof timing>) {
+    if (timing[field] !== this.timing[field]) timing[field] = this.ms(timing[field]);
+  }
   Object.assign(this.timing, timing);
   this.onPackLost = onPackLost;
   for (const setting of others) this.settings.push([key, setting.slice(key.length + 1)]);
