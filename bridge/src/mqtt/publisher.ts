@@ -11,7 +11,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { backoffDelayMs } from '../clock';
+import { backoffDelayMs, systemClock } from '../clock';
 import type { BridgeConfig } from '../config/schema';
 import { parseCommand, type BridgeCommand } from '../control/commands';
 import type { StatusHub } from '../status/hub';
@@ -97,7 +97,7 @@ export function startMqttPublisher(options: MqttOptions): MqttPublisher {
     if (status === null || !client.connected) return;
     dirty = false;
     inFlight = true;
-    lastPublishMs = Date.now();
+    lastPublishMs = systemClock.now();
     if (discoveryLayout(status, settings.commands) !== layout) publishDiscovery(status);
     for (const pack of status.packs) {
       const json = JSON.stringify(pack);
@@ -116,7 +116,7 @@ export function startMqttPublisher(options: MqttOptions): MqttPublisher {
   const schedule = (): void => {
     dirty = true;
     if (inFlight || periodTimer !== null || !client.connected) return;
-    const wait = lastPublishMs + settings.periodMs - Date.now();
+    const wait = lastPublishMs + settings.periodMs - systemClock.now();
     if (wait <= 0) {
       publishState();
       return;
