@@ -208,7 +208,7 @@ export class VirtualInverter {
     this.running = true;
     this.startedAt = this.clock.now();
     this.lastStepMs = this.startedAt;
-    this.unsubscribe = [this.bus.onFrame((frame) => this.onFrame(frame)), this.bus.onDisconnect((error) => this.onBusLost(error.message))];
+    this.unsubscribe = [this.bus.onFrame((frame, waitedMs) => this.onFrame(frame, waitedMs)), this.bus.onDisconnect((error) => this.onBusLost(error.message))];
     this.heartbeat.start();
     this.scheduleStep();
   }
@@ -338,9 +338,15 @@ export class VirtualInverter {
     );
   }
 
-  private onFrame(frame: CanFrame): void {
+  /**
+   * A real inverter's controller times a frame when it comes off the wire. Where the transport
+   * knows how long the frame waited for this event loop (SocketCAN's kernel stamp), that wait is
+   * not counted: a busy loop that reads two frames 205 ms apart as 199 ms apart would otherwise
+   * blame the bridge for its own delay (the SMA inhibit time, every reaction bound).
+   */
+  private onFrame(frame: CanFrame, waitedMs = 0): void {
     if (!this.running || !this.listen()) return;
-    const atMs = this.clock.now();
+    const atMs = this.clock.now() - waitedMs;
     this.received.set(frame.id, atMs);
     const record = this.checker.feed(frame, atMs);
     if (record.decoded?.ok === true) {

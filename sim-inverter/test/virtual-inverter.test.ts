@@ -10,7 +10,7 @@ import type { CanBus } from '../../bridge/src/transport/types';
 import { patchOf } from '../src/checker';
 import { INVERTER_PROFILES, type CodecName, type InverterProfile, type InverterProfileName } from '../src/profiles';
 import { VirtualInverter, type CurrentSink, type VirtualInverterOptions } from '../src/virtual-inverter';
-import { FakeTruth, THRESHOLDS, baseState, frameSet } from './support';
+import { FakeTruth, THRESHOLDS, baseState, frameOfSet, frameSet } from './support';
 
 interface Rig {
   inverter: VirtualInverter;
@@ -190,6 +190,53 @@ describe('heartbeats and decoding per profile', () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect(r.inverter.link).toBe('ok');
     expect(r.inverter.model.currentA).toBe(10);
+  });
+
+  test('sma-si: the inhibit time is judged on wire time when the bus tells how long a frame waited', async () => {
+    // A bus that hands each frame over `lateMs` after it arrived, as a busy event loop does, and
+    // says so when `tells` (SocketCAN's kernel stamp) or not (a pty).
+    const network = new MemoryCanNetwork();
+    const bridge = network.attach('bridge');
+    await bridge.open();
+    const wire = network.attach('inverter');
+    await wire.open();
+    const delays: { lateMs: number; tells: boolean }[] = [];
+    const own: CanBus = Object.assign(Object.create(wire) as CanBus, {
+      onFrame: (listener: (frame: CanFrame, waitedMs?: number) => void) =>
+        wire.onFrame((frame) => {
+          const { lateMs, tells } = delays.shift() ?? { lateMs: 0, tells: false };
+          setTimeout(() => listener(frame, tells ? lateMs : undefined), lateMs);
+        }),
+    });
+    const inverter = new VirtualInverter({ profile: 'sma-si', bus: own, thresholds: THRESHOLDS, random: sequence() });
+    await inverter.start();
+    const limits = frameOfSet('sma-si', baseState(), 0x351);
+    const minInterval = () => inverter.checker.violations.filter((v) => v.rule === 'min-interval');
+    // 205 ms apart on the wire, the first handed over 10 ms late: 195 ms apart as heard.
+    delays.push({ lateMs: 10, tells: true }, { lateMs: 0, tells: true });
+    await bridge.send(limits);
+    await vi.advanceTimersByTimeAsync(205);
+    await bridge.send(limits);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(inverter.decoded.chargeCurrentLimitA).toBe(baseState().chargeCurrentLimitA);
+    expect(minInterval()).toEqual([]);
+    // 195 ms apart on the wire, the second handed over 10 ms late: still too close.
+    await vi.advanceTimersByTimeAsync(1_000);
+    delays.push({ lateMs: 0, tells: true }, { lateMs: 10, tells: true });
+    await bridge.send(limits);
+    await vi.advanceTimersByTimeAsync(195);
+    await bridge.send(limits);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(minInterval()).toHaveLength(1);
+    // Where the bus cannot tell, the time heard is all there is.
+    await vi.advanceTimersByTimeAsync(1_000);
+    delays.push({ lateMs: 10, tells: false }, { lateMs: 0, tells: false });
+    await bridge.send(limits);
+    await vi.advanceTimersByTimeAsync(205);
+    await bridge.send(limits);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(minInterval()).toHaveLength(2);
+    await inverter.stop();
   });
 
   test('victron: 0x305 8×00, 0x306 8×00 and 0x307 "VIC" every second; 3 s without 0x351 stops it (§6.1)', async () => {

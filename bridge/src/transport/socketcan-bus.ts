@@ -14,6 +14,9 @@ export interface SocketCanMessage {
   /** An error frame (the addon subscribes to all error classes). */
   err?: boolean;
   data: Buffer;
+  /** With the channel's timestamps option: the kernel's receive time (SIOCGSTAMP, wall clock). */
+  ts_sec?: number;
+  ts_usec?: number;
 }
 
 /** The RawChannel methods of socketcan 4.0.x that this bus uses. */
@@ -48,6 +51,17 @@ const ARPHRD_CAN = 280;
 const IFF_UP = 0x1;
 /** CAN_ERR_BUSOFF from linux/can/error.h: the error class bit carried in an error frame's id. */
 const CAN_ERR_BUSOFF = 0x40;
+
+/**
+ * How long ago the kernel received a frame. Its stamp is wall-clock time (SIOCGSTAMP), so it can
+ * only be compared with the wall clock; the difference is what a monotonic listener subtracts.
+ * A wall-clock step between the two reads would make it negative or huge: then it is unknown.
+ */
+export function waitedSinceKernelMs(message: Pick<SocketCanMessage, 'ts_sec' | 'ts_usec'>, wallNowMs = Date.now()): number | undefined {
+  if (message.ts_sec === undefined || message.ts_usec === undefined) return undefined;
+  const waited = wallNowMs - (message.ts_sec * 1000 + message.ts_usec / 1000);
+  return waited >= 0 && waited < 60_000 ? waited : undefined;
+}
 
 /** Reads /proc/net/protocols and /sys/class/net under `root` (tests point it at a fake tree). */
 export function linuxSocketCanHost(root = '/'): SocketCanHost {
@@ -119,7 +133,7 @@ export class SocketCanBus implements CanBus {
   private readonly load: () => SocketCanModule;
   private readonly host: SocketCanHost;
   private channel: SocketCanChannel | undefined;
-  private readonly frameListeners = new ListenerSet<[CanFrame]>();
+  private readonly frameListeners = new ListenerSet<[CanFrame, number | undefined]>();
   private readonly disconnectListeners = new ListenerSet<[TransportError]>();
 
   constructor(options: SocketCanBusOptions) {
@@ -145,7 +159,9 @@ export class SocketCanBus implements CanBus {
     try {
       // non_block_send: a blocking send(2) with nobody acknowledging on the bus would stall the
       // whole event loop once the socket buffer fills; non-blocking turns that into ENOBUFS.
-      channel = socketcan.createRawChannelWithOptions(this.iface, { non_block_send: true });
+      // timestamps: each frame carries the kernel's receive time, so a listener can tell the time a
+      // frame reached the interface from the time the event loop got round to it.
+      channel = socketcan.createRawChannelWithOptions(this.iface, { non_block_send: true, timestamps: true });
     } catch (error) {
       throw new TransportError('OPEN_FAILED', this.explainOpenFailure(error), error);
     }
@@ -190,7 +206,7 @@ export class SocketCanBus implements CanBus {
     // A remote request carries no data and CanFrame cannot express it; no inverter profile uses it.
     if (message.rtr) return;
     const data = Uint8Array.from(message.data);
-    this.frameListeners.emit(message.ext ? { id: message.id, data, ext: true } : { id: message.id, data });
+    this.frameListeners.emit(message.ext ? { id: message.id, data, ext: true } : { id: message.id, data }, waitedSinceKernelMs(message));
   }
 
   /** 'onStopped' also fires from our own stop(), by which time this.channel is already cleared. */
@@ -256,7 +272,7 @@ export class SocketCanBus implements CanBus {
     channel.stop();
   }
 
-  onFrame(listener: (frame: CanFrame) => void): Unsubscribe {
+  onFrame(listener: (frame: CanFrame, waitedMs?: number) => void): Unsubscribe {
     return this.frameListeners.add(listener);
   }
 

@@ -54,6 +54,11 @@ export interface CanBus {
   /** Rejects with TransportError (ENOBUFS, BUS_OFF, DISCONNECTED, NOT_OPEN, WRITE_FAILED). */
   send(frame: CanFrame): Promise<void>;
   close(): Promise<void>;
-  onFrame(listener: (frame: CanFrame) => void): Unsubscribe;
+  /**
+   * `waitedMs`: how long the frame had already been received when the listener hears it (the
+   * kernel's receive timestamp on SocketCAN); absent where the transport cannot tell. A listener
+   * that judges timing on the wire (the virtual inverter) subtracts it from its own clock.
+   */
+  onFrame(listener: (frame: CanFrame, waitedMs?: number) => void): Unsubscribe;
   onDisconnect(listener: (error: TransportError) => void): Unsubscribe;
 }

@@ -14,6 +14,7 @@ canBusContract('memory network', async () => {
     bus,
     peer: listeningPeer(other),
     disappear: async () => network.disconnect(bus),
+    stampsReceiveTime: false,
     unreachable: async () => {
       const absent = network.attach('absent');
       network.failNextOpen(absent);

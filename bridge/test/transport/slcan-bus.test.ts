@@ -23,6 +23,7 @@ canBusContract('slcan-bus over a real pty, fake adapter on the far end', async (
     peer: { send: (frame) => adapter.sendToHost(frame), received: adapter.framesFromHost },
     disappear: () => pty.close(),
     // A pty with nothing behind it: the port opens, but no adapter ever answers.
+    stampsReceiveTime: false,
     unreachable: async () => {
       const silent = await openPtyPair();
       const silentBus = new SlcanBus({ link: new SerialLink({ path: silent.pathA }), replyTimeoutMs: 200 });

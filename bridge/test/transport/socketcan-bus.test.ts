@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canFrame } from '../../src/protocol/can/frame';
-import { linuxSocketCanHost, SocketCanBus, socketCanAddonProblem, type SocketCanModule } from '../../src/transport/socketcan-bus';
+import { linuxSocketCanHost, SocketCanBus, socketCanAddonProblem, waitedSinceKernelMs, type SocketCanModule } from '../../src/transport/socketcan-bus';
 import type { TransportError } from '../../src/transport/types';
 import { expectTransportError } from './support/byte-link-contract';
 import { canBusContract, listeningPeer } from './support/can-bus-contract';
@@ -25,6 +25,7 @@ canBusContract('socketcan-bus over a fake socketcan addon', async () => {
     bus,
     peer: listeningPeer(other),
     disappear: async () => kernel.takeDown('vcan0', 'delete'),
+    stampsReceiveTime: true,
     unreachable: async () => fakeBus(kernel, 'can9'),
     dispose: async () => {
       await bus.close();
@@ -33,11 +34,22 @@ canBusContract('socketcan-bus over a fake socketcan addon', async () => {
   };
 });
 
+describe('waitedSinceKernelMs: the kernel stamp made an age', () => {
+  it('is the wall-clock time since the stamp', () => {
+    expect(waitedSinceKernelMs({ ts_sec: 1_000, ts_usec: 250_500 }, 1_000_260.5)).toBeCloseTo(10, 6);
+  });
+  it('is unknown without a stamp, or when a wall-clock step put the stamp in the future or a minute back', () => {
+    expect(waitedSinceKernelMs({}, 1_000_000)).toBeUndefined();
+    expect(waitedSinceKernelMs({ ts_sec: 1_001, ts_usec: 0 }, 1_000_000)).toBeUndefined();
+    expect(waitedSinceKernelMs({ ts_sec: 900, ts_usec: 0 }, 1_000_000)).toBeUndefined();
+  });
+});
+
 describe('socketcan-bus error mapping', () => {
   it('opens a non-blocking channel, so a full queue cannot stall the event loop', async () => {
     const kernel = new FakeCanKernel();
     await fakeBus(kernel).open();
-    expect(kernel.channels[0].options).toEqual({ non_block_send: true });
+    expect(kernel.channels[0].options).toEqual({ non_block_send: true, timestamps: true });
     expect(kernel.channels[0].started).toBe(true);
   });
 

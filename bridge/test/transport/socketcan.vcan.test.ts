@@ -29,6 +29,7 @@ canBusContract(
       bus,
       peer: listeningPeer(other),
       disappear: async () => ip('link', 'set', 'vcan0', 'down'),
+      stampsReceiveTime: true,
       unreachable: async () => new SocketCanBus({ iface: 'nosuchcan0' }),
       dispose: async () => {
         await bus.close();

@@ -25,6 +25,8 @@ export interface CanBusFixture {
   disappear(): Promise<void>;
   /** A bus of the same kind whose open() must fail. */
   unreachable(): Promise<CanBus>;
+  /** The transport knows when a frame reached the host (SocketCAN's kernel stamp). */
+  stampsReceiveTime: boolean;
   dispose(): Promise<void>;
 }
 
@@ -155,6 +157,28 @@ export function canBusContract(name: string, setup: () => Promise<CanBusFixture>
       expect(f.peer.received.map(plain)).toEqual([plain(SAMPLES[2])]);
       const frames = await framesAtBus(1, () => f.peer.send(SAMPLES[3]));
       expect(frames.map(plain)).toEqual([plain(SAMPLES[3])]);
+    });
+
+    it('tells a listener how long a frame waited for it where the transport knows, and only there', async () => {
+      await f.bus.open();
+      const waited: (number | undefined)[] = [];
+      const off = f.bus.onFrame((_, waitedMs) => waited.push(waitedMs));
+      // SocketCAN stamps a socket's frames from its first SIOCGSTAMP on: the first frame has none.
+      await f.peer.send(SAMPLES[1]);
+      await eventually(() => waited.length >= 1, 'the first frame at the bus', patienceMs);
+      await f.peer.send(SAMPLES[0]);
+      // Keep the event loop busy for 60 ms after the frame reached the bus (wall clock, as the
+      // kernel stamps it): a listener hears it at least that late.
+      const busyUntil = Date.now() + 60;
+      while (Date.now() < busyUntil);
+      await eventually(() => waited.length >= 2, 'the frame at the bus', patienceMs);
+      off();
+      if (f.stampsReceiveTime) {
+        expect(waited[1]).toBeGreaterThanOrEqual(59);
+        expect(waited[1]).toBeLessThan(patienceMs);
+      } else {
+        expect(waited).toEqual([undefined, undefined]);
+      }
     });
 
     it('fails to open an unreachable bus with OPEN_FAILED and stays closed', async () => {

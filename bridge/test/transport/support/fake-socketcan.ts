@@ -3,7 +3,10 @@
  * native/can.cc: createRawChannelWithOptions throws one generic error for every failure; only
  * 'onMessage' and 'onStopped' exist; stop() throws unless started and calls 'onStopped'
  * listeners synchronously; send returns send(2)'s result (-1 on failure); frames from one socket
- * reach every other started socket on the interface (kernel loopback), never the sender.
+ * reach every other started socket on the interface (kernel loopback), never the sender, stamped
+ * with the wall-clock time the kernel received them when the channel asked for timestamps, from
+ * the second frame on (the first SIOCGSTAMP of a socket turns stamping on and fails with ENOENT,
+ * so the addon leaves that frame unstamped).
  */
 import type { InterfaceState, SocketCanChannel, SocketCanHost, SocketCanMessage, SocketCanModule } from '../../../src/transport/socketcan-bus';
 
@@ -13,6 +16,7 @@ export class FakeSocketCanChannel implements SocketCanChannel {
   readonly sent: SentMessage[] = [];
   started = false;
   stopCalls = 0;
+  private stamping = false;
   private readonly messageListeners: ((message: SocketCanMessage) => void)[] = [];
   private readonly stoppedListeners: (() => void)[] = [];
 
@@ -45,9 +49,12 @@ export class FakeSocketCanChannel implements SocketCanChannel {
     return this.kernel.transmit(this, message);
   }
 
-  /** The receive thread hands a frame to JavaScript (asynchronously, as through uv_async). */
-  deliver(message: SocketCanMessage): void {
-    queueMicrotask(() => {
+  /** The receive thread hands a frame to JavaScript (uv_async: in a later turn of the event loop). */
+  deliver(received: SocketCanMessage): void {
+    const nowMs = Date.now();
+    const message = this.stamping ? { ...received, ts_sec: Math.floor(nowMs / 1000), ts_usec: (nowMs % 1000) * 1000 } : received;
+    this.stamping = this.options.timestamps === true;
+    setImmediate(() => {
       if (this.started) for (const listener of this.messageListeners) listener(message);
     });
   }
