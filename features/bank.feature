@@ -77,6 +77,20 @@ Feature: Several packs in parallel, one battery to the inverter
     Then the bridge never left bms "connected"
     And the checker saw no invariant violation
 
+  Scenario: A pack whose JK is set for another chemistry faults the bank, naming the pack and the preset, until it is set back
+    Given a bank of 3 packs at 60 % SoC
+    And the bridge setting "state.silenceAfterMs" is "0"
+    And a "pylon-lv" inverter on the bus
+    And the bridge is running
+    When pack 2's BMS cell OVP setting is changed to 4200 mV
+    Then within 3000 ms the bridge reports bms "fault.transmitting"
+    And within 1000 ms the bridge log says "fault: pack 2: settings contradict: control.voltage.bulkCellMv (nmc preset): 4100 must be below control.chargeStopCellMv (3500)"
+    When 3000 ms pass
+    Then since the fault the inverter saw no charge or discharge current limit above 0 A
+    When pack 2's BMS cell OVP setting is changed to 3650 mV
+    Then within 5000 ms the bridge reports bms "connected"
+    And the checker saw no invariant violation
+
   Scenario: Closed-loop charge to full of four packs of spread capacity: no cell of any pack above its OVP
     Given a bank of "jk-16s-10ah" packs of "10, 12, 8, 10" Ah at 30 % SoC, its time running 90 times faster
     And the bridge setting "control.current.maxChargeA" is "20"

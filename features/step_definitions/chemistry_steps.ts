@@ -26,12 +26,12 @@ Then('within {int} ms the bridge log says {string}', async function (this: RigWo
   await this.bridge.waitFor(text, (line) => line.msg.includes(text), this.ms(ms));
 });
 
-When('the BMS cell OVP setting is changed to {int} mV', function (this: RigWorld, mv: number) {
+When(/^(?:the|pack (\d+)'s) BMS cell OVP setting is changed to (\d+) mV$/, function (this: RigWorld, pack: string | undefined, mv: string) {
   // As a user does in the JK app: the next reply carries the new 0x90 (and the pack OVP with it).
-  const bms = this.bms;
-  assert.ok(bms);
+  const bms = pack === undefined ? this.bms : this.bank?.packs[Number(pack) - 1];
+  assert.ok(bms, pack === undefined ? 'no single BMS in this scenario' : `no pack ${pack} in this scenario`);
   this.mark('event');
-  bms.settings.cellOvpMv = mv;
+  bms.settings.cellOvpMv = Number(mv);
 });
 
 Then('since the fault the inverter saw no charge or discharge current limit above {float} A', function (this: RigWorld, amps: number) {

@@ -17,7 +17,7 @@
  *    unknown pack may be at its limits; `degrade` leaves it out once the chart calls it stale, the
  *    shares (and so the limits) scale to the packs left, and a communication warning is raised.
  *  - A pack in fault (protection, implausible data) faults the bank in either mode; so do packs
- *    that disagree with each other (cell count, bus voltage), never averaged away.
+ *    that disagree with each other (cell count, chemistry, bus voltage), never averaged away.
  * One pack, no mirror: the bank's output is the pack's own output, value for value and reason for
  * reason (the property test pins this), so a single-pack bridge behaves as it always did.
  */
@@ -27,6 +27,7 @@ import { stepControl, type ControlOutput, type ControlState } from '../control/p
 import type { Commands } from '../control/commands';
 import type { ControlSettings } from '../control/settings';
 import { formatA } from '../control/format';
+import { inferChemistry, type Chemistry } from '../control/chemistry';
 import { currentShares, type SharingPack } from './sharing';
 
 export type PackState = 'idle' | 'connected' | 'stale' | 'fault';
@@ -215,21 +216,44 @@ function oldest(packs: readonly PackView[]): number | null {
 
 type Member = PackView & { snapshot: BmsSnapshot; output: ControlOutput };
 
+/**
+ * The packs whose `value` differs from the bank's: the value most packs have, ties going to the
+ * first pack's. Packs without a value (null) take no part.
+ */
+function outvoted<T>(members: readonly PackView[], value: (p: PackView) => T | null): Array<{ pack: PackView; own: T; bank: T }> {
+  const valued = members.flatMap((pack) => {
+    const own = value(pack);
+    return own === null ? [] : [{ pack, own }];
+  });
+  const counts = new Map<T, number>();
+  for (const v of valued) counts.set(v.own, (counts.get(v.own) ?? 0) + 1);
+  if (counts.size < 2) return [];
+  const bank = [...counts].reduce((best, c) => (c[1] > best[1] ? c : best))[0];
+  return valued.filter((v) => v.own !== bank).map((v) => ({ ...v, bank }));
+}
+
+/** The chemistry a pack's own BMS settings say (its OVP/UVP window); null when they fit none. */
+function chemistryOf(p: PackView): Chemistry | null {
+  const inferred = inferChemistry(p.snapshot!.settings);
+  return inferred.ok ? inferred.chemistry : null;
+}
+
 /** Cross-pack checks: never average two packs that cannot both be right. */
 function disagreements(members: readonly PackView[], maxSpreadMv: number): Array<{ text: string; packs: string[] }> {
   const problems: Array<{ text: string; packs: string[] }> = [];
-  const counts = new Map<number, number>();
-  for (const p of members) counts.set(p.snapshot!.cellsMv.length, (counts.get(p.snapshot!.cellsMv.length) ?? 0) + 1);
-  if (counts.size > 1) {
-    // The count most packs have is the bank's; ties go to the first pack's.
-    const first = members[0].snapshot!.cellsMv.length;
-    const bankCount = [...counts].reduce((best, c) => (c[1] > best[1] ? c : best), [first, counts.get(first)!])[0];
-    for (const p of members) {
-      const n = p.snapshot!.cellsMv.length;
-      if (n !== bankCount) problems.push({ text: `pack ${p.name}: ${n} cells, the bank's other packs have ${bankCount}`, packs: [p.name] });
-    }
-    // Their voltages cannot be compared either.
-    return problems;
+  for (const { pack, own, bank } of outvoted(members, (p) => p.snapshot!.cellsMv.length)) {
+    problems.push({ text: `pack ${pack.name}: ${own} cells, the bank's other packs have ${bank}`, packs: [pack.name] });
+  }
+  // Their voltages cannot be compared either.
+  if (problems.length > 0) return problems;
+  // Packs in parallel hold one kind of cell: a JK set for another chemistry protects its cells at
+  // the wrong voltages, and the bank's voltage points cannot suit both (issue 11).
+  for (const { pack, own, bank } of outvoted(members, chemistryOf)) {
+    const { cellOvpMv, cellUvpMv } = pack.snapshot!.settings;
+    problems.push({
+      text: `pack ${pack.name}: its BMS is set for ${own} (bms.cellOvp ${cellOvpMv} mV, bms.cellUvp ${cellUvpMv} mV), the bank's other packs for ${bank}: one bank holds one chemistry, check this JK's cell OVP and UVP`,
+      packs: [pack.name],
+    });
   }
   // Only packs with both MOSFETs closed sit on the bus; an open MOSFET (or its body diode) lets a
   // pack's own voltage differ by design.

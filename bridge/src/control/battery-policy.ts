@@ -78,7 +78,10 @@ export function resolveBatteryPolicy(input: BatteryPolicyInput, bms: WindowSetti
     `control.${k} ${mv(value)}${fromPreset.has(k) && chemistry !== null ? ` (${chemistry} preset)` : ''}`;
 
   if (chemistry !== null) {
-    problems.push(...cellVoltageContradictions(settings).map((c) => `${c.key}: ${c.message}`));
+    // A value the config left to the chemistry is named as the preset's, so a pack the BMS
+    // settings put in another chemistry shows where its numbers came from.
+    const preset = (key: string) => ((fromPreset as Set<string>).has(key.replace(/^control\./, '')) ? ` (${chemistry} preset)` : '');
+    problems.push(...cellVoltageContradictions(settings).map((c) => `${c.key}${preset(c.key)}: ${c.message}`));
     problems.push(...windowProblems(settings, bms, cellCount, named));
   }
   const notes: string[] = [];

@@ -278,6 +278,21 @@ describe('packs that disagree are a fault naming the pack, never averaged', () =
     expect(result.disagreeing).toEqual(['B']);
   });
 
+  it('a pack whose BMS is set for another chemistry than the others', () => {
+    const nmc = { settings: { cellOvpMv: 4200, cellUvpMv: 3000 } };
+    const result = combineBank(bank([{ name: 'A' }, { name: 'B', ...nmc }, { name: 'C' }]), options());
+    expect(result.mode).toBe('fault');
+    expect(result.reason).toBe(
+      "pack B: its BMS is set for nmc (bms.cellOvp 4200 mV, bms.cellUvp 3000 mV), the bank's other packs for lifepo4: one bank holds one chemistry, check this JK's cell OVP and UVP",
+    );
+    expect(result.disagreeing).toEqual(['B']);
+    // Two against two: the first pack's chemistry is the bank's.
+    expect(combineBank(bank([{ name: 'A', ...nmc }, { name: 'B' }, { name: 'C' }, { name: 'D', ...nmc }]), options()).disagreeing).toEqual(['B', 'C']);
+    // OVPs that differ within one chemistry, and settings that fit none, are each pack's own matter.
+    const own = bank([{ name: 'A' }, { name: 'B', settings: { cellOvpMv: 3600 } }, { name: 'C', settings: { cellOvpMv: 3900 } }]);
+    expect(combineBank(own, options()).disagreeing).toEqual([]);
+  });
+
   it('pack voltages further apart than a cable drop', () => {
     const result = combineBank(bank([{ name: 'A', cellMv: 3300 }, { name: 'B', cellMv: 3300, packMv: 51_200 }]), options());
     expect(result.mode).toBe('fault');

@@ -109,6 +109,11 @@ describe('resolveBatteryPolicy: presets unless set, checked against the BMS wind
     expect(policy({ voltage: { floatCellMv: 3460 } }, { cellOvpMv: 3650, cellUvpMv: 2500 }).problems).toEqual([
       'control.voltage.floatCellMv: 3460 must not exceed control.voltage.bulkCellMv (3450)',
     ]);
+    // A JK set for NMC under a config written for LiFePO4 (charge stop 3500 mV): the bulk that
+    // clashes is the NMC preset's, and the line says so.
+    expect(policy({ chargeStopCellMv: 3500 }, { cellOvpMv: 4200, cellUvpMv: 2600 }).problems).toEqual([
+      'control.voltage.bulkCellMv (nmc preset): 4100 must be below control.chargeStopCellMv (3500): charging stops before the pack reaches bulk, so it never gets to absorption and float',
+    ]);
     expect(policy({}, { cellOvpMv: 3650, cellUvpMv: 2500, packUvpMv: 44_800 }).problems).toEqual([
       'bms.packUvp 44.80 V >= 16 × control.dischargeStopCellMv 2800 mV (lifepo4 preset) = 44.80 V',
     ]);
