@@ -212,29 +212,23 @@ describe('heartbeats and decoding per profile', () => {
     await inverter.start();
     const limits = frameOfSet('sma-si', baseState(), 0x351);
     const minInterval = () => inverter.checker.violations.filter((v) => v.rule === 'min-interval');
+    /** Two 0x351 `gapMs` apart on the wire, handed over `lateMs` late each; a second later. */
+    const pair = async (gapMs: number, lateMs: [number, number], tells: boolean): Promise<void> => {
+      delays.push({ lateMs: lateMs[0], tells }, { lateMs: lateMs[1], tells });
+      await bridge.send(limits);
+      await vi.advanceTimersByTimeAsync(gapMs);
+      await bridge.send(limits);
+      await vi.advanceTimersByTimeAsync(1_000);
+    };
     // 205 ms apart on the wire, the first handed over 10 ms late: 195 ms apart as heard.
-    delays.push({ lateMs: 10, tells: true }, { lateMs: 0, tells: true });
-    await bridge.send(limits);
-    await vi.advanceTimersByTimeAsync(205);
-    await bridge.send(limits);
-    await vi.advanceTimersByTimeAsync(50);
+    await pair(205, [10, 0], true);
     expect(inverter.decoded.chargeCurrentLimitA).toBe(baseState().chargeCurrentLimitA);
     expect(minInterval()).toEqual([]);
     // 195 ms apart on the wire, the second handed over 10 ms late: still too close.
-    await vi.advanceTimersByTimeAsync(1_000);
-    delays.push({ lateMs: 0, tells: true }, { lateMs: 10, tells: true });
-    await bridge.send(limits);
-    await vi.advanceTimersByTimeAsync(195);
-    await bridge.send(limits);
-    await vi.advanceTimersByTimeAsync(50);
+    await pair(195, [0, 10], true);
     expect(minInterval()).toHaveLength(1);
     // Where the bus cannot tell, the time heard is all there is.
-    await vi.advanceTimersByTimeAsync(1_000);
-    delays.push({ lateMs: 10, tells: false }, { lateMs: 0, tells: false });
-    await bridge.send(limits);
-    await vi.advanceTimersByTimeAsync(205);
-    await bridge.send(limits);
-    await vi.advanceTimersByTimeAsync(50);
+    await pair(205, [10, 0], false);
     expect(minInterval()).toHaveLength(2);
     await inverter.stop();
   });
