@@ -26,10 +26,11 @@ Then('within {int} ms the bridge log says {string}', async function (this: RigWo
   await this.bridge.waitFor(text, (line) => line.msg.includes(text), this.ms(ms));
 });
 
-When(/^(?:the|pack (\d+)'s) BMS cell OVP setting is changed to (\d+) mV$/, function (this: RigWorld, pack: string | undefined, mv: string) {
+When(/^(?:the|pack (\d+)'s) BMS cell OVP setting is changed to (\d+) mV$/, function (this: RigWorld, pack: string | null, mv: string) {
   // As a user does in the JK app: the next reply carries the new 0x90 (and the pack OVP with it).
-  const bms = pack === undefined ? this.bms : this.bank?.packs[Number(pack) - 1];
-  assert.ok(bms, pack === undefined ? 'no single BMS in this scenario' : `no pack ${pack} in this scenario`);
+  // (Cucumber passes an optional group that did not match as null.)
+  const bms = pack === null ? this.bms : this.bank?.packs[Number(pack) - 1];
+  assert.ok(bms, pack === null ? 'no single BMS in this scenario' : `no pack ${pack} in this scenario`);
   this.mark('event');
   bms.settings.cellOvpMv = Number(mv);
 });
