@@ -3,6 +3,7 @@
 #   socat      pseudo-terminal pairs for the virtual BMS and the SLCAN-over-pty inverter link
 #   can-utils  candump/cansend for real-interface checks (the vcan VM runner installs qemu itself)
 #   mosquitto  the real MQTT broker the observer tests and scenarios start on their own ports
+#   openssl    makes the CA and server certificate of the TLS broker in the MQTT tests
 #   chromium   the real headless browser (puppeteer-core drives /usr/bin/chromium; nothing downloads one)
 #   systemd    systemd-analyze, which verifies the service unit in the package test
 #   libfaketime  a fake wall clock for one bridge child (the wall-clock jump scenario)
@@ -13,6 +14,7 @@ need=()
 command -v socat >/dev/null || need+=(socat)
 command -v candump >/dev/null || need+=(can-utils)
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v openssl >/dev/null || need+=(openssl)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null || need+=(libfaketime)

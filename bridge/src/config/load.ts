@@ -165,6 +165,15 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
       problems.push(line(`${section}.reconnectInitialMs`, `must not exceed ${section}.reconnectMaxMs`));
   }
   problems.push(...observerProblems(config, line));
+  if (config.mqtt.caFile !== undefined) {
+    const ca = config.mqtt.caFile;
+    if (!config.mqtt.url?.startsWith('mqtts://')) problems.push(line('mqtt.caFile', 'is only used with an mqtts:// url'));
+    try {
+      if (!readFile(ca).includes('-----BEGIN CERTIFICATE-----')) problems.push(line('mqtt.caFile', `${ca} holds no PEM certificate`));
+    } catch (err) {
+      problems.push(line('mqtt.caFile', `${ca}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
+    }
+  }
   if (problems.length > 0) return { ok: false, cli, problems };
   const { packs: _overrides, ...bms } = config.bms;
   return { ok: true, cli, config: { ...config, bms: { ...bms, packs } } as RunnableConfig };

@@ -275,6 +275,11 @@ const mqttSchema = z
       .optional(),
     username: z.string().optional(),
     password: z.string().optional(),
+    /**
+     * PEM file of the CA that signed an mqtts:// broker's certificate (a private CA, or the
+     * broker's own self-signed certificate); default: the system's CAs.
+     */
+    caFile: z.string().min(1).optional(),
     /** Default jk-can-bridge-<name>. */
     clientId: z.string().min(1).optional(),
     /** Default jk-can-bridge/<name>. */

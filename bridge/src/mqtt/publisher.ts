@@ -9,6 +9,7 @@
  * discovery, state), so a restarted broker without persistence ends up with the full picture.
  * Reconnects back off exponentially (mqtt.reconnectInitialMs .. reconnectMaxMs).
  */
+import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { backoffDelayMs, systemClock } from '../clock';
@@ -46,6 +47,8 @@ export function startMqttPublisher(options: MqttOptions): MqttPublisher {
     clientId: settings.clientId ?? `jk-can-bridge-${config.name}`,
     username: settings.username,
     password: settings.password,
+    // The loader checked that the file holds a certificate; mqtt.js hands `ca` to tls.connect.
+    ...(settings.caFile === undefined ? {} : { ca: readFileSync(settings.caFile) }),
     // Reconnects are ours, with back-off (mqtt.js retries at a fixed period).
     reconnectPeriod: 0,
     connectTimeout: 10_000,

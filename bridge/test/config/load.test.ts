@@ -394,6 +394,19 @@ describe('observers: security defaults', () => {
     expect(problems([...LINKS, '--set', 'mqtt.commands=true'])).toEqual(['--set mqtt.commands=true: mqtt.commands: needs mqtt.url']);
   });
 
+  it('mqtt.caFile: a readable PEM certificate, for an mqtts:// broker only, one line per problem', () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const tls = [...LINKS, '--set', 'mqtt.url=mqtts://broker.lan:8883'];
+    expect(config([...tls, '--set', 'mqtt.caFile=/etc/ssl/home-ca.pem'], { '/etc/ssl/home-ca.pem': pem }).mqtt.caFile).toBe('/etc/ssl/home-ca.pem');
+    expect(problems([...tls, '--set', 'mqtt.caFile=/etc/ssl/none.pem'])).toEqual(['--set mqtt.caFile=/etc/ssl/none.pem: mqtt.caFile: /etc/ssl/none.pem: cannot read: ENOENT']);
+    expect(problems([...tls, '--set', 'mqtt.caFile=/etc/ssl/key.pem'], { '/etc/ssl/key.pem': '-----BEGIN PRIVATE KEY-----\n' })).toEqual([
+      '--set mqtt.caFile=/etc/ssl/key.pem: mqtt.caFile: /etc/ssl/key.pem holds no PEM certificate',
+    ]);
+    expect(problems([...LINKS, '--set', 'mqtt.url=mqtt://broker.lan', '--set', 'mqtt.caFile=/ca.pem'], { '/ca.pem': pem })).toEqual([
+      '--set mqtt.caFile=/ca.pem: mqtt.caFile: is only used with an mqtts:// url',
+    ]);
+  });
+
   it('refuses a broker URL that is not mqtt:// or mqtts://, a short token and a bad name', () => {
     expect(problems([...LINKS, '--set', 'mqtt.url=http://broker:1883'])[0]).toContain('mqtt.url: expected mqtt://host[:port] or mqtts://host[:port]');
     expect(problems([...LINKS, '--set', 'web.token=short'])[0]).toContain('web.token: a token needs at least 16 characters');

@@ -2,7 +2,7 @@
  * The MQTT publisher against a real broker (Debian's mosquitto, started and killed here): retained
  * state and discovery, the period, commands on and off, a broker that dies and comes back empty.
  */
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bridgeConfigSchema, type BridgeConfigInput } from '../../src/config/schema';
@@ -10,6 +10,7 @@ import type { BridgeCommand } from '../../src/control/commands';
 import { startMqttPublisher, type MqttPublisher } from '../../src/mqtt/publisher';
 import { StatusHub } from '../../src/status/hub';
 import type { BridgeStatus } from '../../src/status/model';
+import { readFileSync } from 'node:fs';
 import { Mosquitto } from '../../../rig/src/mosquitto';
 import { connectedStatus } from '../support/status-fixture';
 
@@ -38,8 +39,12 @@ async function until<T>(what: string, probe: () => T | undefined | false, timeou
 }
 
 /** A client that records every message on the topics it subscribes to (retained ones included). */
-async function observe(topic = '#'): Promise<{ client: MqttClient; messages: Array<{ topic: string; payload: string; retain: boolean }> }> {
-  const client = mqtt.connect(broker.url, { reconnectPeriod: 100 });
+async function observe(
+  topic = '#',
+  target = broker,
+  options: IClientOptions = {},
+): Promise<{ client: MqttClient; messages: Array<{ topic: string; payload: string; retain: boolean }> }> {
+  const client = mqtt.connect(target.url, { reconnectPeriod: 100, ...options });
   observers.push(client);
   const messages: Array<{ topic: string; payload: string; retain: boolean }> = [];
   client.on('message', (t, payload, packet) => messages.push({ topic: t, payload: payload.toString(), retain: packet.retain }));
@@ -47,21 +52,23 @@ async function observe(topic = '#'): Promise<{ client: MqttClient; messages: Arr
   return { client, messages };
 }
 
-function start(mqttConfig: BridgeConfigInput['mqtt'] = {}) {
+/** A publisher to `target`; `logged` collects its log lines. */
+function start(mqttConfig: BridgeConfigInput['mqtt'] = {}, target = broker) {
   const config = bridgeConfigSchema.parse({
     name: 'garage',
-    mqtt: { url: broker.url, periodMs: 200, reconnectInitialMs: 100, reconnectMaxMs: 400, ...mqttConfig },
+    mqtt: { url: target.url, periodMs: 200, reconnectInitialMs: 100, reconnectMaxMs: 400, ...mqttConfig },
   });
   const hub = new StatusHub(config.web);
   const commands: Array<{ command: BridgeCommand; source: string }> = [];
+  const logged: string[] = [];
   publisher = startMqttPublisher({
-    config: { ...config, mqtt: { ...config.mqtt, url: broker.url } },
+    config: { ...config, mqtt: { ...config.mqtt, url: target.url } },
     hub,
-    log: pino({ level: 'silent' }),
+    log: pino({ level: 'info' }, { write: (line: string) => logged.push((JSON.parse(line) as { msg: string }).msg) }),
     version: '0.1.0',
     onCommand: (command, source) => commands.push({ command, source }),
   });
-  return { hub, commands };
+  return { hub, commands, logged };
 }
 
 const base = connectedStatus({ name: 'garage' });
@@ -181,5 +188,58 @@ describe('MQTT publisher on mosquitto', () => {
     await publisher!.stop();
     publisher = undefined;
     await until('offline', () => messages.at(-1)?.payload === 'offline');
+  });
+});
+
+describe('MQTT publisher on a secured broker', () => {
+  let secured: Mosquitto | undefined;
+  afterEach(async () => {
+    await publisher?.stop();
+    publisher = undefined;
+    await secured?.stop();
+    secured = undefined;
+  });
+
+  /** Waits for the retained state on `target`, seen by a client with `options`. */
+  async function retainedState(target: Mosquitto, options: IClientOptions) {
+    const { messages } = await observe('jk-can-bridge/garage/state', target, options);
+    return until('the retained state', () => messages.find((m) => m.retain));
+  }
+
+  it('logs in with its user name and password; a wrong password is one warning line, retried without a word more', async () => {
+    secured = await Mosquitto.start({ users: { bridge: 'right-secret', viewer: 'viewer-secret' } });
+    const wrong = start({ username: 'bridge', password: 'wrong-secret' }, secured);
+    wrong.hub.update(base);
+    // Several retries at 100-400 ms: the refusal is said once.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(publisher!.connected).toBe(false);
+    expect(wrong.logged.filter((l) => /Not authorized/i.test(l))).toEqual([`MQTT ${secured.url}: Connection refused: Not authorized`]);
+    expect(wrong.logged.join('\n')).not.toContain('wrong-secret');
+    await publisher!.stop();
+
+    const right = start({ username: 'bridge', password: 'right-secret' }, secured);
+    right.hub.update(base);
+    await until('connected', () => publisher!.connected);
+    const state = await retainedState(secured, { username: 'viewer', password: 'viewer-secret' });
+    expect(JSON.parse(state.payload)).toMatchObject({ name: 'garage', limits: { chargeCurrentA: 50 } });
+  });
+
+  it('mqtts://: trusts the broker whose CA is mqtt.caFile, and refuses one it cannot verify, in one line', async () => {
+    secured = await Mosquitto.start({ tls: true });
+    const unverified = start({}, secured);
+    unverified.hub.update(base);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(publisher!.connected).toBe(false);
+    const tlsLines = unverified.logged.filter((l) => l.startsWith(`MQTT ${secured!.url}:`));
+    expect(tlsLines).toHaveLength(1);
+    expect(tlsLines[0]).toMatch(/certificate/);
+    await publisher!.stop();
+
+    const trusted = start({ caFile: secured.caFile }, secured);
+    trusted.hub.update(base);
+    await until('connected over TLS', () => publisher!.connected);
+    expect(trusted.logged).toContain(`MQTT connected to ${secured.url}, publishing on jk-can-bridge/garage`);
+    const state = await retainedState(secured, { ca: readFileSync(secured.caFile) });
+    expect(JSON.parse(state.payload)).toMatchObject({ name: 'garage' });
   });
 });
