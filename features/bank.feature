@@ -51,6 +51,18 @@ Feature: Several packs in parallel, one battery to the inverter
     And the bridge log says "degraded: pack 2 left out"
     And the checker saw no invariant violation
 
+  Scenario: One pack never answers with onPackLost degrade: the others start without it, with a warning; it joins when it answers
+    Given a bank of 3 packs at 60 % SoC
+    And the bridge setting "bms.onPackLost" is "degrade"
+    And pack 2 goes silent
+    And a "pylon-lv" inverter on the bus
+    And the bridge is running
+    Then the inverter sees charging and discharging enabled
+    And the bridge log says "degraded: pack 2 left out (no answer since the start)"
+    When pack 2 answers again
+    Then within 3000 ms the bridge reports pack "2" "connected"
+    And the checker saw no invariant violation
+
   Scenario: One pack's BMS opens its charge MOSFET: the others keep charging
     Given a bank of 3 packs at 60 % SoC
     And a "pylon-lv" inverter on the bus

@@ -14,8 +14,9 @@
  *  - The BMS over-current setting of a sharing pack caps the bank at OCP / share (sharing.ts).
  *  - CVL: the lowest CVL of the packs that can charge; DVL: the highest DVL.
  *  - A pack without fresh data: `stop` (default) puts the whole bank to zero limits, since an
- *    unknown pack may be at its limits; `degrade` leaves it out once the chart calls it stale, the
- *    shares (and so the limits) scale to the packs left, and a communication warning is raised.
+ *    unknown pack may be at its limits; `degrade` leaves it out once the chart calls it stale (one
+ *    that never answered too), the shares (and so the limits) scale to the packs left, and a
+ *    communication warning is raised.
  *  - A pack in fault (protection, implausible data) faults the bank in either mode; so do packs
  *    that disagree with each other (cell count, chemistry, bus voltage), never averaged away.
  * One pack, no mirror: the bank's output is the pack's own output, value for value and reason for
@@ -175,12 +176,16 @@ export function combineBank(packs: readonly PackView[], o: BankOptions): BankRes
   // A pack with bad data faults the bank in either mode: it is not lost, it is wrong.
   const faulted = packs.find((p) => p.state === 'fault' && (p.faultCause !== 'lost' || o.onPackLost === 'stop'));
   if (faulted !== undefined) return stopped('fault', named(faulted.name, faulted.faultReason ?? 'fault'));
-  // Not yet heard from (the chart calls a pack stale after staleAfterMs without data).
+  // Not yet heard from (the chart calls a pack stale after staleAfterMs without data, or, with
+  // degrade, one that has not answered since the start); nothing from any pack is waiting too.
   const waiting = packs.filter((p) => p.state === 'idle');
-  if (waiting.length > 0) return stopped('none', `waiting for the first data of ${waiting.map((p) => p.name).join(', ')}`);
+  if (waiting.length > 0 || withData.length === 0) {
+    return stopped('none', `waiting for the first data of ${(waiting.length > 0 ? waiting : packs).map((p) => p.name).join(', ')}`);
+  }
 
   const lost = packs.filter((p) => p.state === 'stale' || p.state === 'fault');
-  const lostWhy = (p: PackView): string => (p.state === 'stale' ? 'no fresh data' : (p.faultReason ?? 'lost'));
+  const lostWhy = (p: PackView): string =>
+    p.snapshot === null ? 'no answer since the start' : p.state === 'stale' ? 'no fresh data' : (p.faultReason ?? 'lost');
   if (lost.length > 0 && (o.onPackLost === 'stop' || lost.length === packs.length)) {
     return stopped('stale', lost.map((p) => named(p.name, lostWhy(p))).join('; '));
   }

@@ -197,14 +197,20 @@ export const packMachine = setup({
   },
   guards: {
     protectionActive: ({ context, event }) => event.type === 'BMS.SNAPSHOT' && faultCause(context.config, event.snapshot) !== null,
+    /** A lost pack of a bank is left out (bms.onPackLost degrade) rather than stopping it. */
+    leftOutWhenLost: ({ context }) => context.config.bms.onPackLost === 'degrade' && context.config.bms.packs.length > 1,
     recoveryComplete: ({ context, event }) =>
       event.type === 'BMS.SNAPSHOT' && faultCause(context.config, event.snapshot) === null && context.validStreak + 1 >= context.config.state.recoverAfter,
   },
   actions: {
-    /** Keeps the event's snapshot for the report; `restart` says how the control state restarts. */
+    /**
+     * Keeps the event's snapshot for the report; `restart` says how the control state restarts:
+     * fresh only for data at the start, so a pack that joins a running bank late (its first data
+     * after it was left out) comes in through hold and ramp like one that recovers.
+     */
     accept: assign(({ context, event }, params: { restart: boolean }) => {
       if (event.type !== 'BMS.SNAPSHOT') return {};
-      const restart = params.restart ? (context.hadData ? 'recovering' : 'fresh') : null;
+      const restart = params.restart ? (context.hadData || context.state !== 'idle' ? 'recovering' : 'fresh') : null;
       return { hadData: true, accepted: { snapshot: event.snapshot, atMs: event.atMs, restart } };
     }),
     enter: assign((_, params: { state: PackState }) => ({ state: params.state })),
@@ -250,6 +256,9 @@ export const packMachine = setup({
   initial: 'idle',
   states: {
     idle: {
+      // With degrade, a pack that never answers is lost like one that fell silent, so the others
+      // start without it; alone, or with stop, the bridge waits for it and sends nothing.
+      after: { staleAfter: { guard: 'leftOutWhenLost', target: 'stale' } },
       on: {
         'BMS.SNAPSHOT': [
           { guard: 'protectionActive', target: 'fault', actions: [{ type: 'accept', params: { restart: false } }, 'setFaultReason'] },

@@ -80,6 +80,39 @@ describe('a bank of packs', () => {
     expect(line).toContain('degraded: pack B left out (no valid BMS data)');
   });
 
+  it('degrade: a pack that never answers is left out after staleAfterMs; when it answers it comes in through hold and ramp', () => {
+    const h = startHarness(packs(['A', 'B', 'C'], { onPackLost: 'degrade' }));
+    h.feedPacks({ A: healthy, C: healthy }, 2500);
+    expect(h.sent).toHaveLength(0);
+    h.feedPacks({ A: healthy, C: healthy }, 1000);
+    expect(packStates(h)).toEqual({ A: 'connected', B: 'stale', C: 'connected' });
+    expect(h.state('bms')).toEqual({ connected: 'fresh' });
+    // Two packs share: 2 × 0.9 × 100 A.
+    expect(h.last().decoded.chargeCurrentLimitA).toBe(180);
+    expect(h.last().decoded.warnings?.communication).toBe(true);
+    expect(statusLine(h.actor.getSnapshot(), h.clock.now())).toContain('degraded: pack B left out (no answer since the start)');
+    // B's first data: it joins as a pack that recovers, from 0 A, so the bank does not jump to 270 A.
+    h.feedPacks(all(['A', 'B', 'C']), 1000);
+    expect(packStates(h).B).toBe('connected');
+    expect(h.last().decoded.warnings?.communication).toBe(false);
+    expect(h.last().decoded.chargeCurrentLimitA).toBeLessThan(180);
+    h.feedPacks(all(['A', 'B', 'C']), 120_000);
+    expect(h.last().decoded.chargeCurrentLimitA).toBe(270);
+  });
+
+  it('stop, or no pack answering at all: the bridge waits and sends nothing', () => {
+    const stop = startHarness(packs(['A', 'B']));
+    stop.feedPacks({ A: healthy }, 60_000);
+    expect(packStates(stop)).toEqual({ A: 'connected', B: 'idle' });
+    expect(stop.state('bms')).toBe('idle');
+    expect(stop.sent).toHaveLength(0);
+    const none = startHarness(packs(['A', 'B'], { onPackLost: 'degrade' }));
+    none.advance(60_000);
+    expect(none.state('bms')).toBe('idle');
+    expect(none.sent).toHaveLength(0);
+    expect(none.actor.getSnapshot().context.bank?.reason).toBe('waiting for the first data of A, B');
+  });
+
   it('a pack with a protection alarm faults the bank, naming the pack, in degrade mode too', () => {
     const h = startHarness(packs(['A', 'B'], { onPackLost: 'degrade' }));
     h.feedPacks(all(['A', 'B']), 1000);
