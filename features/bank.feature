@@ -103,6 +103,21 @@ Feature: Several packs in parallel, one battery to the inverter
     Then within 5000 ms the bridge reports bms "connected"
     And the checker saw no invariant violation
 
+  Scenario: check --probe reads every pack once: one line each, a silent pack named, nothing on CAN
+    Given a bank of 3 packs at 60 % SoC
+    And a "pylon-lv" inverter on the bus
+    When the bridge probes the packs
+    Then the probe exits with code 0
+    And the probe reports pack "1" answering with 16 cells at 60 % SoC
+    And the probe reports pack "3" answering with 16 cells at 60 % SoC
+    And the probe says "battery chemistry lifepo4 (auto: bms.cellOvp 3650 mV, bms.cellUvp 2600 mV are lifepo4's)"
+    When pack 2 goes silent
+    And the bridge probes the packs
+    Then the probe exits with code 1
+    And the probe reports pack "2" silent
+    And the probe reports pack "1" answering with 16 cells at 60 % SoC
+    And the inverter heard nothing from the bridge
+
   Scenario: Closed-loop charge to full of four packs of spread capacity: no cell of any pack above its OVP
     Given a bank of "jk-16s-10ah" packs of "10, 12, 8, 10" Ah at 30 % SoC, its time running 90 times faster
     And the bridge setting "control.current.maxChargeA" is "20"

@@ -5,6 +5,7 @@
  * (one line per problem on stderr).
  */
 import { loadConfig, USAGE } from './config/load';
+import type { RunnableConfig } from './config/schema';
 import { createLogger } from './logging';
 import { startObservers } from './observers';
 import { startBridge } from './runtime';
@@ -23,6 +24,18 @@ function packageVersion(): string {
   return 'unknown';
 }
 
+/** --probe: one line per pack on stdout, exit 0 when every pack may pass limits, else 1. */
+async function probe(config: RunnableConfig): Promise<void> {
+  const { describeProbe, probePacks } = await import('./probe');
+  let ok = true;
+  for (const result of await probePacks(config)) {
+    const described = describeProbe(config, result);
+    ok &&= described.ok;
+    process.stdout.write(`${described.lines.join('\n')}\n`);
+  }
+  process.exit(ok ? 0 : 1);
+}
+
 export function runBridge(argv: string[]): void {
   const loaded = loadConfig(argv);
   if (loaded.cli.help) {
@@ -33,6 +46,10 @@ export function runBridge(argv: string[]): void {
     for (const problem of loaded.problems) process.stderr.write(`config error: ${problem}\n`);
     process.stderr.write('bridge not started (see --help)\n');
     process.exit(2);
+  }
+  if (loaded.cli.probe) {
+    void probe(loaded.config);
+    return;
   }
   if (loaded.cli.check) {
     process.stdout.write(`${JSON.stringify(loaded.config, null, 2)}\n`);

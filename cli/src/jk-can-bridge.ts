@@ -12,6 +12,7 @@ const HELP = `jk-can-bridge: JK BMS (4E 57 serial) to inverter CAN bridge
 usage:
   jk-can-bridge [run] --bms <link> --can <bus> [options]   run the bridge (jk-can-bridge run --help: every option)
   jk-can-bridge check --config <file> [options]           validate a configuration, print it with its defaults, exit
+  jk-can-bridge check --config <file> --probe             validate it and read every BMS once: one line per pack
   jk-can-bridge rig [--config <file>] [options]           try a configuration between a virtual JK BMS and a virtual
                                                           inverter, before wiring anything (needs socat)
   jk-can-bridge ctl <port> <command>                      send a command to a running rig (its port is printed)

@@ -24,11 +24,15 @@ Options:
   --log-level <level>   fatal | error | warn | info | debug | trace | silent
   --log-format <fmt>    pretty | json
   --check               validate the configuration, print it and exit
+  --probe               validate it, read every BMS once over its link, print one line per pack
+                        (cells, SoC, MOSFETs, alarms, chemistry, what would stop the bridge), exit
+                        0 when every pack answered and may pass limits, else 1; nothing goes on CAN
   --help                this text`;
 
 export interface CliRequest {
   help: boolean;
   check: boolean;
+  probe: boolean;
 }
 
 export type LoadResult =
@@ -44,7 +48,7 @@ const LINK_SPECS: ReadonlyArray<{ key: string; parse: (text: string) => SpecResu
 ];
 
 export function loadConfig(argv: string[], readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): LoadResult {
-  const cli: CliRequest = { help: false, check: false };
+  const cli: CliRequest = { help: false, check: false, probe: false };
   let args;
   try {
     args = parseArgs({
@@ -60,6 +64,7 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         check: { type: 'boolean' },
+        probe: { type: 'boolean' },
         help: { type: 'boolean' },
       },
     });
@@ -69,6 +74,7 @@ export function loadConfig(argv: string[], readFile: (path: string) => string = 
   const flags = args.values;
   cli.help = flags.help === true;
   cli.check = flags.check === true;
+  cli.probe = flags.probe === true;
 
   const problems: string[] = [];
   let tree: Tree = {};

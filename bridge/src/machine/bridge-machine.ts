@@ -130,7 +130,7 @@ const policies = new WeakMap<RunnableConfig, BatteryPolicy>();
  * The policy for a pack's snapshot (chemistry, its preset fitted to the BMS, the checks of
  * control/battery-policy.ts), resolved again only when the BMS settings it depends on change.
  */
-function policyFor(config: RunnableConfig, snapshot: BmsSnapshot): BatteryPolicy {
+export function policyFor(config: RunnableConfig, snapshot: BmsSnapshot): BatteryPolicy {
   const key = batteryPolicyKey(snapshot.settings, snapshot.cellsMv.length);
   const cached = policies.get(config);
   if (cached?.key === key) return cached;
@@ -145,7 +145,7 @@ function policyFor(config: RunnableConfig, snapshot: BmsSnapshot): BatteryPolicy
 }
 
 /** Why a pack's snapshot must not pass limits: a configured protection alarm or a contradiction (issue 11). */
-function faultCause(config: RunnableConfig, snapshot: BmsSnapshot): string | null {
+export function packFaultCause(config: RunnableConfig, snapshot: BmsSnapshot): string | null {
   const alarms = activeFaultAlarms(snapshot, config.bms.faultOnAlarms);
   if (alarms.length > 0) return `BMS protection: ${alarms.join(', ')}`;
   const { problems } = policyFor(config, snapshot);
@@ -196,11 +196,11 @@ export const packMachine = setup({
     faultAfter: ({ context }) => context.config.state.faultAfterMs,
   },
   guards: {
-    protectionActive: ({ context, event }) => event.type === 'BMS.SNAPSHOT' && faultCause(context.config, event.snapshot) !== null,
+    protectionActive: ({ context, event }) => event.type === 'BMS.SNAPSHOT' && packFaultCause(context.config, event.snapshot) !== null,
     /** A lost pack of a bank is left out (bms.onPackLost degrade) rather than stopping it. */
     leftOutWhenLost: ({ context }) => context.config.bms.onPackLost === 'degrade' && context.config.bms.packs.length > 1,
     recoveryComplete: ({ context, event }) =>
-      event.type === 'BMS.SNAPSHOT' && faultCause(context.config, event.snapshot) === null && context.validStreak + 1 >= context.config.state.recoverAfter,
+      event.type === 'BMS.SNAPSHOT' && packFaultCause(context.config, event.snapshot) === null && context.validStreak + 1 >= context.config.state.recoverAfter,
   },
   actions: {
     /**
@@ -229,11 +229,11 @@ export const packMachine = setup({
     }),
     countRecovery: assign({
       validStreak: ({ context, event }) =>
-        event.type === 'BMS.SNAPSHOT' && faultCause(context.config, event.snapshot) === null ? context.validStreak + 1 : 0,
+        event.type === 'BMS.SNAPSHOT' && packFaultCause(context.config, event.snapshot) === null ? context.validStreak + 1 : 0,
     }),
     resetRecovery: assign({ validStreak: 0 }),
     setFaultReason: assign(({ context, event }) => {
-      if (event.type === 'BMS.SNAPSHOT') return { faultCause: 'data' as const, faultReason: faultCause(context.config, event.snapshot) };
+      if (event.type === 'BMS.SNAPSHOT') return { faultCause: 'data' as const, faultReason: packFaultCause(context.config, event.snapshot) };
       if (event.type === 'BMS.IMPLAUSIBLE') return { faultCause: 'data' as const, faultReason: `implausible BMS data: ${event.problems.join('; ')}` };
       if (event.type === 'PACK.DISAGREES') return { faultCause: 'data' as const, faultReason: event.problem };
       // The age is not written here, where it would freeze: the status line and the status
