@@ -119,9 +119,10 @@ describe('defaults and precedence', () => {
     expect(pick(config([...LINKS, '--set', set]))).toEqual(value);
   });
 
-  it('--help and --check are reported to the caller', () => {
-    expect(load([...LINKS, '--check']).cli).toEqual({ help: false, check: true });
-    expect(load(['--help']).cli).toEqual({ help: true, check: false });
+  it('--help, --check and --probe are reported to the caller', () => {
+    expect(load([...LINKS, '--check']).cli).toEqual({ help: false, check: true, probe: false });
+    expect(load([...LINKS, '--check', '--probe']).cli).toEqual({ help: false, check: true, probe: true });
+    expect(load(['--help']).cli).toEqual({ help: true, check: false, probe: false });
   });
 });
 
